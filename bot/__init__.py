@@ -1,0 +1,1 @@
+"""paperboy: Hugging Face Daily Papers for Discord."""

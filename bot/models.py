@@ -1,0 +1,115 @@
+"""Plain data passed between sources, storage and rendering. No I/O here."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+# New-style arXiv ids (0704.0001 onwards) and old-style ones (hep-th/9901001), version optional.
+_NEW_ID = re.compile(r"(?P<id>\d{4}\.\d{4,5})(?:v\d+)?")
+_OLD_ID = re.compile(r"(?P<archive>[a-z][a-z\-]*)(?:\.[A-Z]{2})?/(?P<number>\d{7})(?:v\d+)?")
+
+VIDEO_EXTENSIONS = (".mp4", ".webm", ".mov", ".m4v", ".mkv", ".ogv")
+
+
+class InvalidPaperId(ValueError):
+    """Text that is not an arXiv id."""
+
+
+def normalize_arxiv_id(text: str) -> str:
+    """Return the versionless arXiv id in `text` (an id, abs/pdf URL or Hugging Face papers URL).
+
+    Raises InvalidPaperId for anything else, so odd input never reaches a query or a URL.
+    """
+    candidate = text.strip()
+    for prefix in ("arxiv:", "arXiv:"):
+        candidate = candidate.removeprefix(prefix)
+    match = re.fullmatch(
+        r"(?:https?://)?(?:www\.|export\.)?(?:arxiv\.org/(?:abs|pdf|html)/|huggingface\.co/papers/)"
+        r"(?P<rest>[^?#]+?)(?:\.pdf)?/?(?:[?#].*)?",
+        candidate,
+    )
+    if match:
+        candidate = match.group("rest")
+    if found := _NEW_ID.fullmatch(candidate):
+        return found.group("id")
+    if found := _OLD_ID.fullmatch(candidate):  # the subject class (math.AG/...) is not part of the id
+        return f"{found.group('archive')}/{found.group('number')}"
+    raise InvalidPaperId(f"{text[:60]!r} is not an arXiv id (expected something like 2401.08541)")
+
+
+def is_video_url(url: str) -> bool:
+    """True when the URL points at a video file (judged by its extension)."""
+    path = url.split("?", 1)[0].split("#", 1)[0].lower()
+    return path.endswith(VIDEO_EXTENSIONS)
+
+
+def collapse_whitespace(text: str) -> str:
+    """Join arXiv's hard-wrapped lines and squeeze runs of spaces."""
+    return " ".join(text.split())
+
+
+def dedupe_authors(names: list[str]) -> list[str]:
+    """Drop repeated author names, keeping the first occurrence's position."""
+    seen: set[str] = set()
+    unique = []
+    for name in names:
+        clean = collapse_whitespace(name)
+        key = unicodedata.normalize("NFC", clean).casefold()
+        if clean and key not in seen:
+            seen.add(key)
+            unique.append(clean)
+    return unique
+
+
+@dataclass(slots=True)
+class Summary:
+    """A few bullets about a paper in one language, and where they came from."""
+
+    language: str  # BCP-47-ish code: "en", "ko", ...
+    source: str  # "digest" (imported markdown), "hf_ai" (Hugging Face ai_summary), "abstract"
+    bullets: list[str]
+
+
+@dataclass(slots=True)
+class Paper:
+    """One arXiv paper as the sources describe it."""
+
+    id: str  # versionless arXiv id
+    title: str
+    authors: list[str] = field(default_factory=list)  # deduplicated, in order
+    abstract: str = ""
+    upvotes: int | None = None  # Hugging Face upvotes when known
+    published_at: datetime | None = None  # arXiv publication time
+    image_url: str | None = None  # thumbnail to show on a card
+    video_url: str | None = None  # first video, when the paper has one
+    github_repo: str | None = None
+    github_stars: int | None = None
+    project_page: str | None = None
+    ai_summary: str | None = None
+    ai_keywords: list[str] = field(default_factory=list)
+    num_comments: int | None = None
+    organization: str | None = None
+    summaries: list[Summary] = field(default_factory=list)
+
+    @property
+    def arxiv_url(self) -> str:
+        return f"https://arxiv.org/abs/{self.id}"
+
+    @property
+    def pdf_url(self) -> str:
+        return f"https://arxiv.org/pdf/{self.id}"
+
+    @property
+    def hf_url(self) -> str:
+        return f"https://huggingface.co/papers/{self.id}"
+
+
+@dataclass(slots=True)
+class DailyList:
+    """A day's Daily Papers list; the position in `papers` is the rank (0 = first)."""
+
+    day: date
+    papers: list[Paper] = field(default_factory=list)

@@ -1,0 +1,1 @@
+"""Discord cogs (slash commands). Built in the bot issue; empty until then."""
