@@ -14,6 +14,13 @@ _OLD_ID = re.compile(r"(?P<archive>[a-z][a-z\-]*)(?:\.[A-Z]{2})?/(?P<number>\d{7
 VIDEO_EXTENSIONS = (".mp4", ".webm", ".mov", ".m4v", ".mkv", ".ogv")
 
 
+def _valid_new_id(arxiv_id: str) -> bool:
+    """YYMM must be a real month; numbers have 4 digits until 2014 and 5 digits from 2015."""
+    month, number = arxiv_id.split(".")
+    yymm = int(month)
+    return 1 <= yymm % 100 <= 12 and yymm >= 704 and len(number) == (4 if yymm < 1501 else 5)
+
+
 class InvalidPaperId(ValueError):
     """Text that is not an arXiv id."""
 
@@ -33,9 +40,11 @@ def normalize_arxiv_id(text: str) -> str:
     )
     if match:
         candidate = match.group("rest")
-    if found := _NEW_ID.fullmatch(candidate):
+    if (found := _NEW_ID.fullmatch(candidate)) and _valid_new_id(found.group("id")):
         return found.group("id")
-    if found := _OLD_ID.fullmatch(candidate):  # the subject class (math.AG/...) is not part of the id
+    if found := _OLD_ID.fullmatch(
+        candidate
+    ):  # the subject class (math.AG/...) is not part of the id
         return f"{found.group('archive')}/{found.group('number')}"
     raise InvalidPaperId(f"{text[:60]!r} is not an arXiv id (expected something like 2401.08541)")
 
@@ -93,6 +102,7 @@ class Paper:
     num_comments: int | None = None
     organization: str | None = None
     summaries: list[Summary] = field(default_factory=list)
+    days: list[date] = field(default_factory=list)  # days it was on the Daily Papers list (store)
 
     @property
     def arxiv_url(self) -> str:

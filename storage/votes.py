@@ -1,0 +1,71 @@
+"""Vote history: Hugging Face upvote snapshots (append-only, one row per change)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import aiosqlite
+
+CHUNK = 900
+
+
+def to_iso(moment: datetime) -> str:
+    """UTC timestamp text that sorts chronologically."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def from_iso(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+
+
+async def record_upvotes(
+    conn: aiosqlite.Connection,
+    counts: Sequence[tuple[int, int]],
+    observed_at: datetime,
+    *,
+    new_pks: set[int] = frozenset(),
+) -> int:
+    """Store (paper_pk, upvotes) seen at `observed_at`; return how many snapshot rows were added.
+
+    A row is added only when the count differs from the snapshot in force at that moment, so
+    polling an unchanged list adds nothing. The paper's current count follows the newest
+    observation, even when an older digest is imported later.
+    """
+    if not counts:
+        return 0
+    at = to_iso(observed_at)
+    previous: dict[int, int] = {}
+    known = [pk for pk, _ in counts if pk not in new_pks]
+    for start in range(0, len(known), CHUNK):
+        chunk = known[start : start + CHUNK]
+        rows = await conn.execute_fetchall(
+            "SELECT v.paper_pk, v.upvotes FROM vote_snapshots v"
+            f" WHERE v.paper_pk IN ({','.join('?' * len(chunk))}) AND v.observed_at = ("
+            "  SELECT max(observed_at) FROM vote_snapshots"
+            "  WHERE paper_pk = v.paper_pk AND observed_at <= ?)",
+            (*chunk, at),
+        )
+        previous.update(rows)
+    changed = [(pk, at, upvotes) for pk, upvotes in counts if previous.get(pk) != upvotes]
+    if changed:
+        await conn.executemany(
+            "INSERT OR IGNORE INTO vote_snapshots (paper_pk, observed_at, upvotes)"
+            " VALUES (?, ?, ?)",
+            changed,
+        )
+    await conn.executemany(
+        "UPDATE papers SET upvotes = ?, upvotes_at = ?"
+        " WHERE pk = ? AND (upvotes_at IS NULL OR upvotes_at <= ?) AND upvotes_at IS NOT ?",
+        [(upvotes, at, pk, at, at) for pk, upvotes in counts],
+    )
+    return len(changed)
+
+
+async def upvote_history(db: aiosqlite.Connection, paper_pk: int) -> list[tuple[datetime, int]]:
+    """(observed_at, upvotes) of every change, oldest first."""
+    rows = await db.execute_fetchall(
+        "SELECT observed_at, upvotes FROM vote_snapshots WHERE paper_pk = ? ORDER BY observed_at",
+        (paper_pk,),
+    )
+    return [(from_iso(at), n) for at, n in rows]
