@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import aiosqlite
 
 from bot.models import Paper
-from storage.papers import load_papers
+from storage.papers import author_token, load_papers
 from storage.search_text import fold, like_terms, match_expression, tokens
 
 CANDIDATES = 200  # newest matches considered for ranking
@@ -151,13 +151,8 @@ async def papers_by_author(
     authors = await _matching_authors(db, name)
     if not authors:
         return SearchPage([], more=False)
-    ids = [author_id for author_id, _ in authors]
-    rows = await db.execute_fetchall(
-        "SELECT DISTINCT paper_pk FROM paper_authors"
-        f" WHERE author_id IN ({','.join('?' * len(ids))}) ORDER BY paper_pk DESC LIMIT ? OFFSET ?",
-        (*ids, limit + 1, offset),
-    )
-    pks = [pk for (pk,) in rows]
+    expression = " OR ".join(author_token(author_id) for author_id, _ in authors)
+    pks = (await _newest_matches(db, "author_papers", expression, offset + limit + 1))[offset:]
     return SearchPage(await load_papers(db, pks[:limit]), more=len(pks) > limit)
 
 
@@ -175,7 +170,8 @@ async def suggest_authors(
     if expression is None:
         return []
     rows = await db.execute_fetchall(
-        "SELECT a.name, (SELECT count(*) FROM paper_authors pa WHERE pa.author_id = a.id)"
+        "SELECT a.name,"
+        " (SELECT count(*) FROM author_papers WHERE author_papers MATCH 'a' || a.id)"
         " FROM authors a WHERE a.id IN"
         " (SELECT rowid FROM author_fts WHERE author_fts MATCH ? ORDER BY rowid DESC LIMIT ?)",
         (expression, CANDIDATES),

@@ -4,7 +4,7 @@
 -- rowids downwards and stop early instead of ranking every match (see storage/search.py).
 CREATE TABLE papers (
     pk             INTEGER PRIMARY KEY,
-    id             TEXT    NOT NULL UNIQUE,      -- versionless arXiv id
+    id             TEXT    NOT NULL,             -- versionless arXiv id (unique: pk derives from it)
     title          TEXT    NOT NULL,
     abstract       TEXT    NOT NULL DEFAULT '',
     published_at   TEXT,                         -- ISO 8601 UTC
@@ -27,13 +27,14 @@ CREATE TABLE authors (
     name  TEXT NOT NULL UNIQUE
 );
 
+-- author_id has no REFERENCES clause: checking it costs a random B-tree probe per link during
+-- bulk ingest, and authors are only ever added by storage/papers.py, never deleted.
 CREATE TABLE paper_authors (
     paper_pk   INTEGER NOT NULL REFERENCES papers(pk) ON DELETE CASCADE,
     position   INTEGER NOT NULL,
-    author_id  INTEGER NOT NULL REFERENCES authors(id),
+    author_id  INTEGER NOT NULL,
     PRIMARY KEY (paper_pk, position)
 ) WITHOUT ROWID;
-CREATE INDEX paper_authors_by_author ON paper_authors(author_id, paper_pk);
 
 CREATE TABLE daily_entries (
     day       TEXT    NOT NULL,                  -- YYYY-MM-DD
@@ -68,6 +69,10 @@ CREATE VIRTUAL TABLE paper_fts USING fts5(
 );
 -- Substring matches inside words ("regressive" in "autoregressive"); 3+ characters.
 CREATE VIRTUAL TABLE title_trigrams USING fts5(title, tokenize = 'trigram', detail = 'none');
+-- Papers of an author: the paper's author ids as tokens ("a17 a2045"), rowid = papers.pk.
+-- An inverted index is built in memory and written in sorted runs, where a B-tree index on
+-- (author_id, paper_pk) takes a random page write per link; it also lists newest papers first.
+CREATE VIRTUAL TABLE author_papers USING fts5(author_ids, tokenize = 'unicode61', detail = 'none');
 CREATE VIRTUAL TABLE author_fts USING fts5(
     name, tokenize = 'unicode61 remove_diacritics 0', prefix = '2 3'
 );
