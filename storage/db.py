@@ -42,16 +42,23 @@ async def _configure(conn: aiosqlite.Connection) -> None:
     await conn.execute("PRAGMA cache_size = -65536")  # 64 MiB page cache
 
 
-async def migrate(conn: aiosqlite.Connection) -> int:
-    """Apply pending migrations, each in its own transaction; return the schema version."""
+async def _refuse_newer(conn: aiosqlite.Connection) -> int:
+    """The database's schema version; DatabaseTooNew when this code does not know it."""
     (current,) = await (await conn.execute("PRAGMA user_version")).fetchone()
-    available = migrations()
-    latest = available[-1][0] if available else 0
+    latest = len(migrations())
     if current > latest:
         raise DatabaseTooNew(
             f"the database is at schema version {current} but this paperboy only knows up to "
             f"{latest}; upgrade paperboy or point it at another database"
         )
+    return current
+
+
+async def migrate(conn: aiosqlite.Connection) -> int:
+    """Apply pending migrations, each in its own transaction; return the schema version."""
+    current = await _refuse_newer(conn)
+    available = migrations()
+    latest = len(available)
     for version, name, sql in available[current:]:
         log.info("applying migration %s", name)
         # executescript() would commit on its own; run statements inside one explicit transaction.
@@ -122,6 +129,7 @@ async def open_store(path: Path | str) -> AsyncIterator[Store]:
     path.parent.mkdir(parents=True, exist_ok=True)
     writer = await aiosqlite.connect(path, isolation_level=None)
     try:
+        await _refuse_newer(writer)  # before WAL is switched on: a refused file stays untouched
         await writer.execute("PRAGMA journal_mode = WAL")
         await _configure(writer)
         await migrate(writer)

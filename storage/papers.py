@@ -9,49 +9,11 @@ from datetime import UTC, date, datetime
 
 import aiosqlite
 
-from bot.models import DailyList, Paper, Summary
+from bot.models import OLD_ARCHIVES, DailyList, Paper, Summary
 from storage.search_text import fold
 from storage.votes import from_iso, record_upvotes, to_iso
 
 CHUNK = 900  # stays under SQLite's bound-parameter limit in IN (...) lists
-
-# Old-style arXiv archives (ids like hep-th/9901001, before April 2007), numbered for paper_key.
-OLD_ARCHIVES = (
-    "acc-phys",
-    "adap-org",
-    "alg-geom",
-    "ao-sci",
-    "astro-ph",
-    "atom-ph",
-    "bayes-an",
-    "chao-dyn",
-    "chem-ph",
-    "cmp-lg",
-    "comp-gas",
-    "cond-mat",
-    "cs",
-    "dg-ga",
-    "funct-an",
-    "gr-qc",
-    "hep-ex",
-    "hep-lat",
-    "hep-ph",
-    "hep-th",
-    "math",
-    "math-ph",
-    "mtrl-th",
-    "nlin",
-    "nucl-ex",
-    "nucl-th",
-    "patt-sol",
-    "physics",
-    "plasm-ph",
-    "q-alg",
-    "q-bio",
-    "quant-ph",
-    "solv-int",
-    "supr-con",
-)
 
 
 def paper_key(arxiv_id: str) -> int:
@@ -64,10 +26,7 @@ def paper_key(arxiv_id: str) -> int:
         archive, number = arxiv_id.split("/")
         yy, mm, seq = int(number[:2]), int(number[2:4]), int(number[4:])
         year = 1900 + yy if yy >= 91 else 2000 + yy
-        try:
-            code = OLD_ARCHIVES.index(archive) + 1
-        except ValueError:
-            raise ValueError(f"unknown arXiv archive {archive!r} in {arxiv_id!r}") from None
+        code = OLD_ARCHIVES.index(archive) + 1  # normalize_arxiv_id admits only these
         return (year * 100 + mm) * 100_000 + code * 1000 + seq
     month, seq = arxiv_id.split(".")
     return (2000 * 100 + int(month)) * 100_000 + int(seq)
@@ -150,7 +109,8 @@ async def save_papers(
     existing = await _existing_rows(conn, list(batch))
     stored_authors = await _authors_of(conn, list(existing))
 
-    inserts, updates, title_changes, author_changes = [], [], [], {}
+    inserts, updates, title_changes, author_changes = [], [], {}, {}
+    unchanged: set[int] = set()
     for pk, paper in batch.items():
         values = _column_values(paper)
         old = existing.get(pk)
@@ -168,8 +128,8 @@ async def save_papers(
         if paper.authors and paper.authors != stored_authors.get(pk, []):
             author_changes[pk] = paper.authors
             changed = True
-        stats.updated += changed
-        stats.unchanged += not changed
+        if not changed:
+            unchanged.add(pk)
 
     if inserts:
         await conn.executemany(
@@ -195,7 +155,12 @@ async def save_papers(
         await _link_authors(
             conn, author_changes, replace=[pk for pk in author_changes if pk in existing]
         )
-    await _save_summaries(conn, {pk: p.summaries for pk, p in batch.items() if p.summaries})
+    resummarised = await _save_summaries(
+        conn, {pk: p.summaries for pk, p in batch.items() if p.summaries}, observed_at
+    )
+    unchanged -= resummarised
+    stats.unchanged = len(unchanged)
+    stats.updated = len(existing) - stats.unchanged
     stats.vote_rows = await record_upvotes(
         conn,
         [(pk, p.upvotes) for pk, p in batch.items() if p.upvotes is not None],
@@ -209,14 +174,15 @@ async def save_daily_list(
     conn: aiosqlite.Connection, daily: DailyList, observed_at: datetime
 ) -> SaveStats:
     """Save a day's papers and their ranks on that day (inside the caller's transaction)."""
-    stats = await save_papers(conn, daily.papers, observed_at)
+    papers = list({paper.id: paper for paper in reversed(daily.papers)}.values())[::-1]
+    stats = await save_papers(conn, papers, observed_at)  # a repeated paper keeps its first rank
     day = daily.day.isoformat()
     before = conn.total_changes
     await conn.executemany(
         "INSERT INTO daily_entries (day, paper_pk, rank) VALUES (?, ?, ?)"
         " ON CONFLICT (day, paper_pk) DO UPDATE SET rank = excluded.rank"
         " WHERE rank != excluded.rank",
-        [(day, paper_key(paper.id), rank) for rank, paper in enumerate(daily.papers)],
+        [(day, paper_key(paper.id), rank) for rank, paper in enumerate(papers)],
     )
     stats.list_entries = conn.total_changes - before
     return stats
@@ -297,31 +263,51 @@ async def _link_authors(
     )
 
 
-async def _save_summaries(conn: aiosqlite.Connection, summaries: dict[int, list[Summary]]) -> None:
-    """Upsert summaries; re-index the summary text of papers whose summaries changed."""
-    if not summaries:
-        return
-    before = conn.total_changes
+async def _save_summaries(
+    conn: aiosqlite.Connection, summaries: dict[int, list[Summary]], observed_at: datetime
+) -> set[int]:
+    """Upsert summaries and re-index the summary text of papers whose summaries changed.
+
+    A paper summarised differently on two days keeps the later day's bullets, whatever the
+    import order, so importing the same files again changes nothing. Returns the changed keys."""
+    at = to_iso(observed_at)
+    wanted = {
+        (pk, s.language, s.source): json.dumps(s.bullets, ensure_ascii=False)
+        for pk, items in summaries.items()
+        for s in items
+    }
+    stored = {}
+    for chunk in _chunks(list(summaries)):
+        rows = await conn.execute_fetchall(
+            "SELECT paper_pk, language, source, bullets, observed_at FROM summaries"
+            f" WHERE paper_pk IN ({_marks(len(chunk))})",
+            chunk,
+        )
+        stored.update(
+            ((pk, lang, source), (bullets, seen)) for pk, lang, source, bullets, seen in rows
+        )
+    changed = [
+        (*key, bullets, at)
+        for key, bullets in wanted.items()
+        if key not in stored or (stored[key][0] != bullets and stored[key][1] <= at)
+    ]
+    if not changed:
+        return set()
     await conn.executemany(
-        "INSERT INTO summaries (paper_pk, language, source, bullets) VALUES (?, ?, ?, ?)"
-        " ON CONFLICT (paper_pk, language, source) DO UPDATE SET bullets = excluded.bullets"
-        " WHERE bullets != excluded.bullets",
-        [
-            (pk, s.language, s.source, json.dumps(s.bullets, ensure_ascii=False))
-            for pk, items in summaries.items()
-            for s in items
-        ],
+        "INSERT INTO summaries (paper_pk, language, source, bullets, observed_at)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (paper_pk, language, source)"
+        " DO UPDATE SET bullets = excluded.bullets, observed_at = excluded.observed_at",
+        changed,
     )
-    if conn.total_changes == before:
-        return
-    # Rare (imports only): rebuild the indexed summary text of the papers in this batch.
-    for pk in summaries:
+    changed_pks = {pk for pk, *_ in changed}
+    for pk in changed_pks:  # imports only, a handful per batch
         rows = await conn.execute_fetchall(
             "SELECT language, source, bullets FROM summaries WHERE paper_pk = ?", (pk,)
         )
         await conn.execute(
             "UPDATE paper_fts SET summary = ? WHERE rowid = ?", (_summary_text(rows), pk)
         )
+    return changed_pks
 
 
 # ---------------------------------------------------------------------------------------------

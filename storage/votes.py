@@ -48,18 +48,27 @@ async def record_upvotes(
         )
         previous.update(rows)
     changed = [(pk, at, upvotes) for pk, upvotes in counts if previous.get(pk) != upvotes]
+    before = conn.total_changes
     if changed:
         await conn.executemany(
             "INSERT OR IGNORE INTO vote_snapshots (paper_pk, observed_at, upvotes)"
             " VALUES (?, ?, ?)",
             changed,
         )
+    added = conn.total_changes - before
+    # A back-filled observation (an older digest imported late) can make the next snapshot a
+    # repeat: the change is now known to have happened earlier, so that row goes.
+    await conn.executemany(
+        "DELETE FROM vote_snapshots WHERE paper_pk = ?1 AND upvotes = ?3 AND observed_at = ("
+        " SELECT min(observed_at) FROM vote_snapshots WHERE paper_pk = ?1 AND observed_at > ?2)",
+        [row for row in changed if row[0] not in new_pks],
+    )
     await conn.executemany(
         "UPDATE papers SET upvotes = ?, upvotes_at = ?"
         " WHERE pk = ? AND (upvotes_at IS NULL OR upvotes_at <= ?) AND upvotes_at IS NOT ?",
         [(upvotes, at, pk, at, at) for pk, upvotes in counts],
     )
-    return len(changed)
+    return added
 
 
 async def upvote_history(db: aiosqlite.Connection, paper_pk: int) -> list[tuple[datetime, int]]:

@@ -17,7 +17,7 @@ CREATE TABLE papers (
     ai_keywords    TEXT    NOT NULL DEFAULT '[]', -- JSON list
     num_comments   INTEGER,
     organization   TEXT,
-    upvotes        INTEGER NOT NULL DEFAULT 0,   -- latest observed Hugging Face count
+    upvotes        INTEGER,                      -- latest observed Hugging Face count (NULL: never seen)
     upvotes_at     TEXT,                         -- when that count was observed
     updated_at     TEXT    NOT NULL
 );
@@ -58,6 +58,7 @@ CREATE TABLE summaries (
     language  TEXT    NOT NULL,
     source    TEXT    NOT NULL,                  -- digest | hf_ai | abstract | ...
     bullets   TEXT    NOT NULL,                  -- JSON list of strings
+    observed_at TEXT  NOT NULL,                  -- an older observation never replaces a newer one
     PRIMARY KEY (paper_pk, language, source)
 ) WITHOUT ROWID;
 

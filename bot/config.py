@@ -1,0 +1,168 @@
+"""Settings from the environment and an optional `.env` file: one typed, validated object.
+
+Nothing here runs at import time: `main()` calls `load_settings()` once and hands the result to
+whatever needs it. Real environment variables win over `.env` (python-dotenv never overrides
+them), and an empty value means "not set", so `.env.example` copied as-is gives the defaults.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+__all__ = ["ENV_VARS", "LOG_LEVELS", "ConfigError", "Settings", "load_settings"]
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+MAX_HTTP_RETRIES = 10
+
+# Settings field -> environment variable. `.env.example` and the README list every one of them.
+ENV_VARS = {
+    "discord_token": "DISCORD_TOKEN",
+    "database_path": "PAPERBOY_DB",
+    "hf_api_base": "HF_API_BASE",
+    "arxiv_api_base": "ARXIV_API_BASE",
+    "dev_guild_id": "DEV_GUILD_ID",
+    "discord_api_base": "DISCORD_API_BASE",
+    "discord_gateway_url": "DISCORD_GATEWAY_URL",
+    "log_level": "LOG_LEVEL",
+    "http_timeout": "HTTP_TIMEOUT",
+    "http_retries": "HTTP_RETRIES",
+}
+
+
+class ConfigError(ValueError):
+    """A setting has a value paperboy cannot use; the message names the variable."""
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Settings:
+    """Everything paperboy reads from its environment, already checked."""
+
+    discord_token: str | None = None  # secret: never printed, logged or put in a repr
+    database_path: Path = Path("paperboy.db")  # relative paths are relative to the working dir
+    hf_api_base: str = "https://huggingface.co"
+    arxiv_api_base: str = "https://export.arxiv.org"
+    dev_guild_id: int | None = None  # sync slash commands to this server only (development)
+    discord_api_base: str | None = None  # None = Discord's own REST API
+    discord_gateway_url: str | None = None  # None = the gateway Discord hands out
+    log_level: str = "INFO"
+    http_timeout: float = 20.0  # seconds, per request
+    http_retries: int = 3  # extra attempts after a timeout, 5xx or 429
+
+    def __repr__(self) -> str:
+        parts = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "discord_token":
+                parts.append(f"discord_token={'<set>' if value else None}")
+            else:
+                parts.append(f"{f.name}={value!r}")
+        return f"Settings({', '.join(parts)})"
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")
+) -> Settings:
+    """Build Settings from `environ` (default: the process environment) and `env_file`.
+
+    Values in `environ` win over the file's; a missing file is fine, `env_file=None` skips it.
+    Raises ConfigError, one sentence naming the variable, for a value that cannot be used.
+    """
+    values: dict[str, str] = {}
+    if env_file is not None and env_file.exists():
+        if not env_file.is_file():
+            raise ConfigError(f"the settings file {env_file} is not a file.")
+        try:
+            from_file = dotenv_values(env_file, encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"could not read the settings file {env_file}: {exc}.") from exc
+        values.update({key: value for key, value in from_file.items() if value is not None})
+    values.update(os.environ if environ is None else environ)
+
+    def get(field_name: str) -> str | None:
+        value = values.get(ENV_VARS[field_name], "").strip()
+        return value or None  # an empty value means "not set"
+
+    defaults = Settings()
+    database = get("database_path")
+    return Settings(
+        discord_token=get("discord_token"),
+        database_path=Path(database).expanduser() if database else defaults.database_path,
+        hf_api_base=_http_url("HF_API_BASE", get("hf_api_base")) or defaults.hf_api_base,
+        arxiv_api_base=_http_url("ARXIV_API_BASE", get("arxiv_api_base"))
+        or defaults.arxiv_api_base,
+        dev_guild_id=_guild_id(get("dev_guild_id")),
+        discord_api_base=_http_url("DISCORD_API_BASE", get("discord_api_base")),
+        discord_gateway_url=_gateway_url(get("discord_gateway_url")),
+        log_level=_log_level(get("log_level")) or defaults.log_level,
+        http_timeout=_timeout(get("http_timeout"), defaults.http_timeout),
+        http_retries=_retries(get("http_retries"), defaults.http_retries),
+    )
+
+
+def _show(value: str) -> str:
+    return repr(value if len(value) <= 40 else value[:39] + "…")
+
+
+def _http_url(name: str, value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not value.startswith(("http://", "https://")) or len(value) <= len("https://"):
+        raise ConfigError(f"{name} must be an http:// or https:// URL, not {_show(value)}.")
+    return value.rstrip("/")
+
+
+def _gateway_url(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not value.startswith(("ws://", "wss://")) or len(value) <= len("wss://"):
+        raise ConfigError(f"DISCORD_GATEWAY_URL must be a ws:// or wss:// URL, not {_show(value)}.")
+    return value.rstrip("/")
+
+
+def _guild_id(value: str | None) -> int | None:
+    if value is None:
+        return None
+    if not value.isdecimal() or not value.isascii() or int(value) <= 0:
+        raise ConfigError(
+            f"DEV_GUILD_ID must be a Discord server id (a positive whole number), "
+            f"not {_show(value)}."
+        )
+    return int(value)
+
+
+def _log_level(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if value.upper() not in LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {_show(value)}.")
+    return value.upper()
+
+
+def _timeout(value: str | None, default: float) -> float:
+    if value is None:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ConfigError(
+            f"HTTP_TIMEOUT must be a positive number of seconds (such as 20), not {_show(value)}."
+        )
+    return seconds
+
+
+def _retries(value: str | None, default: int) -> int:
+    if value is None:
+        return default
+    if not value.isdecimal() or not value.isascii() or int(value) > MAX_HTTP_RETRIES:
+        raise ConfigError(
+            f"HTTP_RETRIES must be a whole number from 0 to {MAX_HTTP_RETRIES}, not {_show(value)}."
+        )
+    return int(value)

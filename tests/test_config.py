@@ -1,0 +1,205 @@
+"""Settings: defaults, .env versus the environment, validation, secrets, and the documentation."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from bot.config import ENV_VARS, ConfigError, Settings, load_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+README_TEST_COMMAND = (
+    "python3 -m venv .venv && .venv/bin/pip install -e '.[dev]' && .venv/bin/python -m pytest -q"
+)
+README_RUN_COMMAND = "python3 -m venv .venv && .venv/bin/pip install -e . && .venv/bin/paperboy run"
+
+
+def test_defaults_without_environment_or_file():
+    settings = load_settings(environ={}, env_file=None)
+    assert settings == Settings()
+    assert settings.discord_token is None
+    assert settings.database_path == Path("paperboy.db")
+    assert settings.hf_api_base == "https://huggingface.co"
+    assert settings.arxiv_api_base == "https://export.arxiv.org"
+    assert settings.dev_guild_id is None
+    assert settings.discord_api_base is None
+    assert settings.discord_gateway_url is None
+    assert settings.log_level == "INFO"
+    assert settings.http_timeout == 20.0
+    assert settings.http_retries == 3
+
+
+def test_every_variable_is_read():
+    settings = load_settings(
+        environ={
+            "DISCORD_TOKEN": "  token-value  ",
+            "PAPERBOY_DB": "data/papers.db",
+            "HF_API_BASE": "http://127.0.0.1:8000/",
+            "ARXIV_API_BASE": "http://127.0.0.1:8001",
+            "DEV_GUILD_ID": "123456789012345678",
+            "DISCORD_API_BASE": "http://127.0.0.1:8002/api/v10",
+            "DISCORD_GATEWAY_URL": "ws://127.0.0.1:8003",
+            "LOG_LEVEL": "debug",
+            "HTTP_TIMEOUT": "2.5",
+            "HTTP_RETRIES": "0",
+        },
+        env_file=None,
+    )
+    assert settings == Settings(
+        discord_token="token-value",
+        database_path=Path("data/papers.db"),
+        hf_api_base="http://127.0.0.1:8000",  # trailing slash dropped
+        arxiv_api_base="http://127.0.0.1:8001",
+        dev_guild_id=123456789012345678,
+        discord_api_base="http://127.0.0.1:8002/api/v10",
+        discord_gateway_url="ws://127.0.0.1:8003",
+        log_level="DEBUG",
+        http_timeout=2.5,
+        http_retries=0,
+    )
+
+
+def test_env_file_is_read_and_the_environment_wins(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        "DISCORD_TOKEN=from-file\nLOG_LEVEL=WARNING\nHTTP_TIMEOUT=5\n"
+        "# a comment\nDEV_GUILD_ID=42\n",
+        encoding="utf-8",
+    )
+    settings = load_settings(environ={"LOG_LEVEL": "ERROR"}, env_file=env_file)
+    assert settings.discord_token == "from-file"
+    assert settings.log_level == "ERROR"  # the real environment is not overridden by .env
+    assert settings.http_timeout == 5.0
+    assert settings.dev_guild_id == 42
+
+
+def test_loading_does_not_touch_the_process_environment(tmp_path, monkeypatch):
+    monkeypatch.delenv("DISCORD_TOKEN", raising=False)
+    env_file = tmp_path / ".env"
+    env_file.write_text("DISCORD_TOKEN=from-file\n", encoding="utf-8")
+    assert load_settings(environ=None, env_file=env_file).discord_token == "from-file"
+    assert "DISCORD_TOKEN" not in os.environ
+
+
+def test_missing_env_file_is_fine(tmp_path):
+    assert load_settings(environ={}, env_file=tmp_path / "absent.env") == Settings()
+
+
+def test_empty_values_mean_unset(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("PAPERBOY_DB=elsewhere.db\nHTTP_RETRIES=7\n", encoding="utf-8")
+    blank = {name: "" for name in ENV_VARS.values()}
+    blank["DEV_GUILD_ID"] = "   "
+    assert load_settings(environ=blank, env_file=env_file) == Settings()
+
+
+def test_an_env_file_that_cannot_be_read_is_a_config_error(tmp_path):
+    folder = tmp_path / "dot-env-folder"
+    folder.mkdir()
+    with pytest.raises(ConfigError, match="is not a file"):
+        load_settings(environ={}, env_file=folder)
+    latin1 = tmp_path / ".env"
+    latin1.write_bytes(b"LOG_LEVEL=INFO\n# caf\xe9\n")
+    with pytest.raises(ConfigError, match="could not read the settings file"):
+        load_settings(environ={}, env_file=latin1)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("DEV_GUILD_ID", "abc", "positive whole number"),
+        ("DEV_GUILD_ID", "-5", "positive whole number"),
+        ("DEV_GUILD_ID", "12.5", "positive whole number"),
+        ("DEV_GUILD_ID", "0", "positive whole number"),
+        ("DEV_GUILD_ID", "١٢٣", "positive whole number"),  # Arabic-Indic digits are not an id
+        ("LOG_LEVEL", "LOUD", "DEBUG, INFO, WARNING, ERROR, CRITICAL"),
+        ("HTTP_TIMEOUT", "-1", "positive number of seconds"),
+        ("HTTP_TIMEOUT", "0", "positive number of seconds"),
+        ("HTTP_TIMEOUT", "soon", "positive number of seconds"),
+        ("HTTP_TIMEOUT", "nan", "positive number of seconds"),
+        ("HTTP_TIMEOUT", "inf", "positive number of seconds"),
+        ("HTTP_RETRIES", "-1", "whole number from 0 to 10"),
+        ("HTTP_RETRIES", "11", "whole number from 0 to 10"),
+        ("HF_API_BASE", "huggingface.co", "http:// or https:// URL"),
+        ("ARXIV_API_BASE", "ftp://export.example", "http:// or https:// URL"),
+        ("DISCORD_API_BASE", "https://", "http:// or https:// URL"),
+        ("DISCORD_GATEWAY_URL", "https://gateway.example", "ws:// or wss:// URL"),
+    ],
+)
+def test_invalid_values_name_the_variable(name, value, expected):
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ={name: value}, env_file=None)
+    message = str(caught.value)
+    assert message.startswith(name)
+    assert expected in message
+    assert "\n" not in message and message.endswith(".")
+
+
+def test_long_invalid_values_are_shortened():
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ={"LOG_LEVEL": "x" * 500}, env_file=None)
+    assert len(str(caught.value)) < 200
+
+
+def test_repr_hides_the_token():
+    settings = load_settings(environ={"DISCORD_TOKEN": "super-secret-token"}, env_file=None)
+    for text in (repr(settings), str(settings), f"{settings}"):
+        assert "super-secret-token" not in text
+        assert "discord_token=<set>" in text
+    assert "discord_token=None" in repr(Settings())
+    assert "paperboy.db" in repr(Settings())
+
+
+def test_settings_are_frozen():
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Settings().log_level = "DEBUG"  # type: ignore[misc]
+
+
+# Documentation of the settings --------------------------------------------------------------
+
+
+def _env_example() -> list[str]:
+    return (ROOT / ".env.example").read_text(encoding="utf-8").splitlines()
+
+
+def test_env_example_lists_every_setting_with_a_comment():
+    lines = _env_example()
+    assignments = {}
+    for index, line in enumerate(lines):
+        if match := re.fullmatch(r"([A-Z_]+)=(.*)", line):
+            assignments[match.group(1)] = match.group(2)
+            assert lines[index - 1].startswith("# "), f"{match.group(1)} has no comment above it"
+    assert set(assignments) == set(ENV_VARS.values())
+    assert assignments["DISCORD_TOKEN"] == ""
+
+
+def test_env_example_gives_the_defaults(tmp_path):
+    assert load_settings(environ={}, env_file=ROOT / ".env.example") == Settings()
+
+
+def test_readme_documents_every_setting():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for name in ENV_VARS.values():
+        assert f"`{name}`" in readme, f"README does not document {name}"
+
+
+def test_readme_opens_with_the_two_commands():
+    lines = [line for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines() if line]
+    assert lines[0].startswith("# ")
+    head = "\n".join(lines[:12])
+    assert README_RUN_COMMAND in head
+    assert README_TEST_COMMAND in head
+    assert head.index(README_RUN_COMMAND) < head.index(README_TEST_COMMAND)
+
+
+def test_ci_runs_exactly_the_readme_test_command():
+    script = ROOT / ".ci" / "run"
+    text = script.read_text(encoding="utf-8")
+    assert README_TEST_COMMAND in text
+    assert "set -euo pipefail" in text
+    assert "ruff check ." in text
+    assert os.access(script, os.X_OK)
