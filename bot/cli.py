@@ -41,8 +41,9 @@ from rich.text import Text
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.logging_setup import cli_log_level, logging_to_stderr
+from bot.lookup import find_paper
 from bot.models import DailyList, InvalidPaperId, Paper, normalize_arxiv_id
-from bot.sources import NotFound, SourceError
+from bot.sources import SourceError
 from bot.sources.arxiv import ArxivClient
 from bot.sources.digest_md import DigestFormatError, parse_digest_file, render_digest
 from bot.sources.huggingface import HuggingFaceClient
@@ -893,7 +894,9 @@ async def _show(context: Context) -> int:
         paper = await get_paper(store.reader, paper_id)
         if paper is None:
             async with _http(settings) as http:
-                found = await _look_up(http, settings, paper_id)
+                found = await find_paper(
+                    _huggingface(http, settings), _arxiv(http, settings), paper_id
+                )
             async with store.write() as conn:
                 await save_papers(conn, [found], datetime.now(UTC))
             paper = await get_paper(store.reader, paper_id) or found
@@ -902,36 +905,6 @@ async def _show(context: Context) -> int:
     else:
         _print_card(context, paper)
     return EXIT_OK
-
-
-async def _look_up(http: httpx.AsyncClient, settings: Settings, paper_id: str) -> Paper:
-    """The paper from Hugging Face, else from arXiv; one error that tells what each said."""
-    hf_problem: SourceError | None = None
-    try:
-        return await _huggingface(http, settings).paper(paper_id)
-    except NotFound:
-        pass
-    except SourceError as exc:  # Hugging Face is down: arXiv may still know the paper
-        hf_problem = exc
-    try:
-        paper = await _arxiv(http, settings).paper(paper_id)
-    except NotFound:
-        if hf_problem is None:
-            raise UserError(f"paper {paper_id} was not found on Hugging Face or arXiv") from None
-        raise SourceError(
-            f"paper {paper_id} is not on arXiv and Hugging Face could not be asked: {hf_problem}"
-        ) from None
-    except SourceError as exc:
-        if hf_problem is None:
-            raise
-        raise SourceError(
-            f"neither Hugging Face nor arXiv could be asked about {paper_id}: {hf_problem}; {exc}"
-        ) from None
-    if hf_problem is not None:
-        log.warning(
-            "showing %s from arXiv: Hugging Face could not be asked (%s)", paper_id, hf_problem
-        )
-    return paper
 
 
 @_async

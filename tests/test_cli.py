@@ -210,7 +210,7 @@ async def test_fetch_range_with_a_failing_day_stores_the_others(server, arun):
     assert "failed" in result.out
     assert "Traceback" not in result.err
     assert result.err_lines == [
-        "paperboy: error: 2024-01-17: Hugging Face request failed after 1 attempts: "
+        "paperboy: error: 2024-01-17: Hugging Face request failed after 1 attempt: "
         "GET /api/daily_papers (HTTP 500)",
         "paperboy: error: 1 of 3 days failed; the others are stored",
     ]

@@ -136,5 +136,6 @@ async def fetch(
             wait,
         )
         await sleep(wait)
-    log.error("%s %s: %s, giving up after %d attempts", source, path, problem, attempts)
-    raise SourceError(f"{source} request failed after {attempts} attempts: GET {path} ({problem})")
+    tries = f"{attempts} attempt{'s' if attempts != 1 else ''}"
+    log.error("%s %s: %s, giving up after %s", source, path, problem, tries)
+    raise SourceError(f"{source} request failed after {tries}: GET {path} ({problem})")
