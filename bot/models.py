@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 # New-style arXiv ids (0704.0001 onwards) and old-style ones (hep-th/9901001), version optional.
-_NEW_ID = re.compile(r"(?P<id>\d{4}\.\d{4,5})(?:v\d+)?")
-_OLD_ID = re.compile(r"(?P<archive>[a-z][a-z\-]*)(?:\.[A-Z]{2})?/(?P<number>\d{7})(?:v\d+)?")
+# [0-9], not \d: \d also matches other scripts' digits ("２４０１"), which are not arXiv ids.
+_NEW_ID = re.compile(r"(?P<id>[0-9]{4}\.[0-9]{4,5})(?:v[0-9]+)?")
+_OLD_ID = re.compile(r"(?P<archive>[a-z][a-z\-]*)(?:\.[A-Z]{2})?/(?P<number>[0-9]{7})(?:v[0-9]+)?")
 
 # Archives of old-style ids (hep-th/9901001), used until March 2007.
 OLD_ARCHIVES = (  # noqa: SIM905 - a word list reads better than 34 quoted strings
@@ -50,7 +51,11 @@ def normalize_arxiv_id(text: str) -> str:
     if (found := _NEW_ID.fullmatch(candidate)) and _valid_new_id(found.group("id")):
         return found.group("id")
     found = _OLD_ID.fullmatch(candidate)
-    if found and found.group("archive") in OLD_ARCHIVES:  # subject class (math.AG/) not in the id
+    if (
+        found
+        and found.group("archive") in OLD_ARCHIVES  # the subject class (math.AG/) is not in the id
+        and 1 <= int(found.group("number")[2:4]) <= 12
+    ):
         return f"{found.group('archive')}/{found.group('number')}"
     raise InvalidPaperId(f"{text[:60]!r} is not an arXiv id (expected something like 2401.08541)")
 

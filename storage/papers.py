@@ -174,8 +174,11 @@ async def save_daily_list(
     conn: aiosqlite.Connection, daily: DailyList, observed_at: datetime
 ) -> SaveStats:
     """Save a day's papers and their ranks on that day (inside the caller's transaction)."""
-    papers = list({paper.id: paper for paper in reversed(daily.papers)}.values())[::-1]
-    stats = await save_papers(conn, papers, observed_at)  # a repeated paper keeps its first rank
+    first: dict[str, Paper] = {}
+    for paper in daily.papers:
+        first.setdefault(paper.id, paper)  # a paper listed twice keeps its first place
+    papers = list(first.values())
+    stats = await save_papers(conn, papers, observed_at)
     day = daily.day.isoformat()
     before = conn.total_changes
     await conn.executemany(

@@ -92,13 +92,22 @@ async def search_papers(
     words, titles containing the words inside longer words are added ("regressive").
     """
     expression = _expression(text)
-    window = max(CANDIDATES, offset + limit + 1)
-    found = await _newest_matches(db, "paper_fts", f"{{title summary}} : ({expression})", window)
+    # Matches are ranked in blocks of CANDIDATES, newest block first, so every page is cut
+    # from the same order however deep the user pages.
+    window = ((offset + limit) // CANDIDATES + 1) * CANDIDATES
+    found = await _newest_matches(
+        db, "paper_fts", f"{{title summary}} : ({expression})", window + 1
+    )
+    more_beyond = len(found) > window
+    found = found[:window]
     if len(found) < window:
         found += await _substring_matches(db, text, window - len(found), set(found))
-    ranked = await _rank_by_title(db, found, text)
+    ranked: list[int] = []
+    for start in range(0, len(found), CANDIDATES):
+        ranked += await _rank_by_title(db, found[start : start + CANDIDATES], text)
     page = ranked[offset : offset + limit]
-    return SearchPage(await load_papers(db, page), more=len(ranked) > offset + limit)
+    more = more_beyond or len(ranked) > offset + limit
+    return SearchPage(await load_papers(db, page), more=more)
 
 
 async def _rank_by_title(db: aiosqlite.Connection, pks: list[int], text: str) -> list[int]:
@@ -109,7 +118,9 @@ async def _rank_by_title(db: aiosqlite.Connection, pks: list[int], text: str) ->
     )
     words, phrase = tokens(text), " ".join(tokens(text))
     scored = sorted(
-        rows, key=lambda row: (_title_score(words, phrase, row[1]), row[2], row[0]), reverse=True
+        rows,
+        key=lambda row: (_title_score(words, phrase, row[1]), row[2] or 0, row[0]),
+        reverse=True,
     )
     return [pk for pk, _, _ in scored]
 
@@ -122,26 +133,37 @@ async def suggest_titles(db: aiosqlite.Connection, text: str, *, limit: int = 25
     found = await _newest_matches(db, "paper_fts", f"{{title}} : ({expression})", CANDIDATES // 2)
     if len(found) < limit:
         found += await _substring_matches(db, text, limit - len(found), set(found))
-    ranked = await _rank_by_title(db, found, text)
+    best = (await _rank_by_title(db, found, text))[:limit]
     rows = await db.execute_fetchall(
-        f"SELECT pk, id, title, upvotes FROM papers WHERE pk IN ({','.join('?' * len(ranked))})",
-        ranked[:limit],
+        f"SELECT pk, id, title, upvotes FROM papers WHERE pk IN ({','.join('?' * len(best))})",
+        best,
     )
     by_pk = {pk: Paper(id=paper_id, title=title, upvotes=up) for pk, paper_id, title, up in rows}
-    return [by_pk[pk] for pk in ranked[:limit] if pk in by_pk]
+    return [by_pk[pk] for pk in best if pk in by_pk]
 
 
 async def _matching_authors(db: aiosqlite.Connection, name: str) -> list[tuple[int, str]]:
-    """(id, name) of authors whose name has every word typed; exact full-name matches only
-    when there are some ("Rui Wang" then means that person, not also "Rui Wangson")."""
-    rows = await db.execute_fetchall(
-        "SELECT a.id, a.name FROM authors a WHERE a.id IN"
-        " (SELECT rowid FROM author_fts WHERE author_fts MATCH ? ORDER BY rowid DESC LIMIT ?)",
-        (_expression(name), AUTHOR_CANDIDATES),
-    )
-    wanted = " ".join(tokens(name))
-    exact = [row for row in rows if " ".join(tokens(row[1])) == wanted]
-    return exact or list(rows)
+    """(id, name) of the authors meant by `name`.
+
+    People with exactly that name (ignoring case and accents) when there are some: "Rui Wang"
+    means that person, not also "Rui Wangson". Otherwise every name holding all the words.
+    """
+    words = tokens(name)
+    if not words:
+        raise QueryHasNoWords(name)
+    wanted = " ".join(words)
+    # A name starting with exactly these words: few rows even for a common name.
+    starts = "^" + " + ".join('"' + word.replace('"', '""') + '"' for word in words)
+    for expression in (starts, _expression(name)):
+        rows = await db.execute_fetchall(
+            "SELECT a.id, a.name FROM authors a WHERE a.id IN (SELECT rowid FROM author_fts"
+            " WHERE author_fts MATCH ? ORDER BY rowid DESC LIMIT ?)",
+            (expression, AUTHOR_CANDIDATES),
+        )
+        exact = [row for row in rows if " ".join(tokens(row[1])) == wanted]
+        if exact:
+            return exact
+    return list(rows)
 
 
 async def papers_by_author(
@@ -177,5 +199,6 @@ async def suggest_authors(
         (expression, CANDIDATES),
     )
     typed = " ".join(tokens(text))
-    rows = sorted(rows, key=lambda r: (fold(r[0]).startswith(typed), r[1], r[0]), reverse=True)
+    rows = [row for row in rows if row[1] > 0]  # a name left behind by a corrected author list
+    rows.sort(key=lambda r: (not fold(r[0]).startswith(typed), -r[1], r[0]))
     return [AuthorSuggestion(name, count) for name, count in rows[:limit]]

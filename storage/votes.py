@@ -60,7 +60,10 @@ async def record_upvotes(
     # repeat: the change is now known to have happened earlier, so that row goes.
     await conn.executemany(
         "DELETE FROM vote_snapshots WHERE paper_pk = ?1 AND upvotes = ?3 AND observed_at = ("
-        " SELECT min(observed_at) FROM vote_snapshots WHERE paper_pk = ?1 AND observed_at > ?2)",
+        " SELECT min(observed_at) FROM vote_snapshots WHERE paper_pk = ?1 AND observed_at > ?2)"
+        # only when this count was stored at ?2 (INSERT OR IGNORE may have kept another one)
+        " AND EXISTS (SELECT 1 FROM vote_snapshots"
+        "  WHERE paper_pk = ?1 AND observed_at = ?2 AND upvotes = ?3)",
         [row for row in changed if row[0] not in new_pks],
     )
     await conn.executemany(
