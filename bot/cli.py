@@ -32,6 +32,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import discord
 import httpx
 from rich import box
 from rich.console import Console
@@ -39,6 +40,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from bot.app import run_bot
 from bot.config import ConfigError, Settings, load_settings
 from bot.logging_setup import cli_log_level, logging_to_stderr
 from bot.lookup import find_paper
@@ -592,18 +594,20 @@ class _Steps:
 
 
 def _run(context: Context) -> int:
-    """Start the Discord bot. Not built yet: say so plainly instead of pretending."""
-    if not context.settings.discord_token:
+    """Start the Discord bot and run until stopped (Ctrl-C)."""
+    settings = context.settings
+    if not settings.discord_token:
         raise UserError(
             "DISCORD_TOKEN is not set; set it in the environment or in .env (see .env.example).",
             EXIT_USAGE,
         )
-    print(
-        f"{PROG}: the Discord bot is not built yet (it is the next piece of work); "
-        "the fetch, import, export, search, author, show, top and db commands work today.",
-        file=sys.stderr,
-    )
-    return EXIT_FAILED
+    try:
+        asyncio.run(run_bot(settings))
+    except discord.LoginFailure:
+        raise UserError(
+            "Discord refused DISCORD_TOKEN; copy the bot token again from the Developer Portal."
+        ) from None
+    return EXIT_OK
 
 
 @_async

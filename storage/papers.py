@@ -430,3 +430,17 @@ async def store_info(db: aiosqlite.Connection) -> StoreInfo:
             "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()"
         ),
     )
+
+
+async def recent_days(db: aiosqlite.Connection, *, limit: int = 25) -> list[tuple[date, int]]:
+    """The most recent days with a stored list, newest first, with their paper counts."""
+    # One index seek per day (a GROUP BY would read every entry ever stored).
+    rows = await db.execute_fetchall(
+        "WITH RECURSIVE d(day) AS (SELECT max(day) FROM daily_entries"
+        "  UNION ALL SELECT (SELECT max(day) FROM daily_entries WHERE day < d.day)"
+        "  FROM d WHERE d.day IS NOT NULL LIMIT ?)"
+        " SELECT day, (SELECT count(*) FROM daily_entries e WHERE e.day = d.day)"
+        " FROM d WHERE day IS NOT NULL",
+        (limit + 1,),
+    )
+    return [(date.fromisoformat(day), count) for day, count in rows]

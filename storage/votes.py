@@ -81,3 +81,24 @@ async def upvote_history(db: aiosqlite.Connection, paper_pk: int) -> list[tuple[
         (paper_pk,),
     )
     return [(from_iso(at), n) for at, n in rows]
+
+
+async def trending(
+    db: aiosqlite.Connection, since: datetime, *, limit: int = 10, offset: int = 0
+) -> list[tuple[int, int]]:
+    """(paper_pk, gain) of the papers whose upvotes grew most since `since`, biggest first.
+
+    The gain is the current count minus the count in force at `since` (0 for a paper first
+    seen after it). Only papers with a snapshot after `since` can have gained anything.
+    """
+    at = to_iso(since)
+    rows = await db.execute_fetchall(
+        "SELECT p.pk, p.upvotes - coalesce((SELECT v.upvotes FROM vote_snapshots v"
+        "   WHERE v.paper_pk = p.pk AND v.observed_at <= ?1"
+        "   ORDER BY v.observed_at DESC LIMIT 1), 0) AS gain"
+        " FROM papers p WHERE p.pk IN"
+        "  (SELECT DISTINCT paper_pk FROM vote_snapshots WHERE observed_at > ?1)"
+        " AND gain > 0 ORDER BY gain DESC, p.upvotes DESC, p.pk DESC LIMIT ?2 OFFSET ?3",
+        (at, limit, offset),
+    )
+    return [(pk, gain) for pk, gain in rows]

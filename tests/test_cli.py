@@ -157,12 +157,17 @@ def test_run_without_token(run):
     assert "DISCORD_TOKEN is not set" in _one_error_line(result)
 
 
-def test_run_with_a_token_from_dotenv_says_the_bot_is_not_built(run, tmp_path):
+async def test_run_with_a_rejected_token_says_so_in_one_line(server, arun, monkeypatch, tmp_path):
+    # The token comes from .env; Discord (here the loopback server) answers 401 to the login.
     (tmp_path / ".env").write_text("DISCORD_TOKEN=secret-token-value\n", encoding="utf-8")
-    result = run("run", "--verbose")
+    monkeypatch.setenv("DISCORD_API_BASE", f"{server.url}/api/v10")
+    server.add("/api/v10/users/@me", Reply.json({"message": "401: Unauthorized", "code": 0}, 401))
+    result = await arun("run")
     assert result.code == 1
-    assert "not built yet" in result.err
+    assert "Traceback" not in result.err  # the service logs its start-up, then one error line
+    assert result.err_lines[-1].startswith("paperboy: error: Discord refused DISCORD_TOKEN")
     assert "secret-token-value" not in result.out + result.err
+    assert len(server.requests_to("/api/v10/users/@me")) == 1
 
 
 # fetch --------------------------------------------------------------------------------------

@@ -1,0 +1,183 @@
+"""PaperBot: the Discord client. It only wires services; the commands live in cogs/."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import discord
+import httpx
+import yarl
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from discord import app_commands
+from discord.ext import commands
+
+from bot.config import Settings
+from bot.models import InvalidPaperId
+from bot.sources import NotFound, SourceError
+from bot.sources.arxiv import ArxivClient
+from bot.sources.huggingface import HuggingFaceClient
+from storage.db import Store, open_store
+from storage.search import QueryHasNoWords
+from storage.state import get_state, set_state
+
+log = logging.getLogger(__name__)
+
+# Loaded in this order by setup_hook; an explicit list, so what runs is what is listed here.
+EXTENSIONS = ("cogs.papers", "cogs.help")
+SYNCED_HASH_KEY = "synced_commands_hash"
+
+
+class UserError(Exception):
+    """A mistake in what the user asked for; the message is shown to them as it is."""
+
+
+def configure_endpoints(settings: Settings) -> None:
+    """Point discord.py at another REST API / gateway (a proxy, or the tests' fake Discord).
+
+    Must run before the client is created: discord.py reads these class attributes when it
+    builds requests and opens the gateway.
+    """
+    if settings.discord_api_base:
+        discord.http.Route.BASE = settings.discord_api_base.rstrip("/")
+    if settings.discord_gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
+
+
+def intents() -> discord.Intents:
+    """Only what slash commands and digests need: guilds and their channels. No privileged
+    intents (no message content, no member list)."""
+    return discord.Intents(guilds=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """What cogs need, built in main() and handed to the bot."""
+
+    settings: Settings
+    store: Store
+    http: httpx.AsyncClient
+    scheduler: AsyncIOScheduler
+    huggingface: HuggingFaceClient
+    arxiv: ArxivClient
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)  # tests pass their own
+
+
+class PaperTree(app_commands.CommandTree):
+    """The one error path: user mistakes become a short ephemeral reply, the rest is logged."""
+
+    async def on_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+        if isinstance(cause, UserError | InvalidPaperId | QueryHasNoWords | NotFound):
+            message = str(cause)
+        elif isinstance(cause, SourceError):
+            message = f"Could not reach the paper sources right now: {cause}"
+            log.warning("source error in /%s: %s", _command_name(interaction), cause)
+        elif isinstance(cause, app_commands.CheckFailure):
+            message = str(cause) or "You cannot use this command here."
+        elif isinstance(cause, app_commands.TransformerError):
+            message = f"{cause.value!r} is not a valid value for this option."
+        else:
+            log.error("command /%s failed", _command_name(interaction), exc_info=cause)
+            message = "Something went wrong on our side; it has been logged."
+        await reply_ephemeral(interaction, message[:1900])
+
+
+def _command_name(interaction: discord.Interaction) -> str:
+    command = interaction.command
+    return command.qualified_name if command else "?"
+
+
+async def reply_ephemeral(interaction: discord.Interaction, text: str) -> None:
+    """Answer with a private message whether or not the interaction was answered already."""
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(text, ephemeral=True)
+        else:
+            await interaction.response.send_message(text, ephemeral=True)
+    except discord.HTTPException:
+        log.warning("could not tell the user about an error (interaction expired?)")
+
+
+class PaperBot(commands.Bot):
+    """The bot: holds the services, loads the cogs, syncs slash commands when they change."""
+
+    def __init__(self, services: Services) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,  # slash commands only; no message content
+            intents=intents(),
+            tree_cls=PaperTree,
+            allowed_mentions=discord.AllowedMentions.none(),
+            help_command=None,
+        )
+        self.services = services
+
+    async def setup_hook(self) -> None:
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        self.services.scheduler.start()
+        await self.sync_commands()
+
+    async def close(self) -> None:
+        if self.services.scheduler.running:
+            self.services.scheduler.shutdown(wait=False)
+        await super().close()
+
+    async def sync_commands(self) -> None:
+        """Sync to DEV_GUILD_ID at every start (instant there); globally only on change.
+
+        Global syncs are rate limited and take time to spread, so the hash of the synced
+        commands is kept in the store and a restart with the same commands syncs nothing.
+        """
+        guild_id = self.services.settings.dev_guild_id
+        if guild_id is not None:
+            guild = discord.Object(id=guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+            log.info("synced %d commands to guild %d", len(synced), guild_id)
+            return
+        digest = self.commands_hash()
+        store = self.services.store
+        if await get_state(store.reader, SYNCED_HASH_KEY) == digest:
+            log.info("slash commands unchanged since the last sync; not syncing")
+            return
+        synced = await self.tree.sync()
+        async with store.write() as conn:
+            await set_state(conn, SYNCED_HASH_KEY, digest)
+        log.info("synced %d global commands", len(synced))
+
+    def commands_hash(self) -> str:
+        """A hash of the global command tree as it would be sent to Discord."""
+        payload = [command.to_dict(self.tree) for command in self.tree.get_commands()]
+        text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+async def run_bot(settings: Settings) -> None:
+    """Open the services, start the bot and run until it is stopped."""
+    if not settings.discord_token:
+        raise UserError("DISCORD_TOKEN is not set")
+    configure_endpoints(settings)
+    timeout = httpx.Timeout(settings.http_timeout)
+    async with (
+        open_store(settings.database_path) as store,
+        httpx.AsyncClient(timeout=timeout, follow_redirects=True) as http,
+    ):
+        services = Services(
+            settings=settings,
+            store=store,
+            http=http,
+            scheduler=AsyncIOScheduler(timezone="UTC"),
+            huggingface=HuggingFaceClient(
+                http, settings.hf_api_base, max_retries=settings.http_retries
+            ),
+            arxiv=ArxivClient(http, settings.arxiv_api_base, max_retries=settings.http_retries),
+        )
+        async with PaperBot(services) as bot:
+            await bot.start(settings.discord_token)

@@ -1,0 +1,588 @@
+"""Papers and lists -> discord.Embed, select options and short texts, inside Discord's limits.
+
+Everything here is a pure function of its arguments: no I/O, no clock, no globals that change.
+Every text that comes from data (titles, authors, summaries, URLs) or from a user passes through
+one of a few helpers before it reaches Discord:
+
+- ``defuse_mentions`` breaks ``@everyone``/``@here`` and ``<@id>``/``<@&id>``/``<#id>``/
+  ``</cmd:id>`` with a zero-width space, so the text can't ping or link even when a caller puts it
+  in message content (the bot also sends ``AllowedMentions.none()``; this is defence in depth).
+- ``escape_text`` escapes Discord markdown, including ``[ ] ( )`` so a title can't close the masked
+  link it sits in, for titles, author names and labels.
+- Summary bullets keep their markdown (bold, code, masked links) but are flattened to one line and
+  have unbalanced delimiters escaped, so one bullet can't format, hide or swallow the next.
+- URLs must be http(s); ``( ) [ ] < >`` and spaces are percent-encoded inside ``(...)``.
+
+Lengths are fitted by construction: each part gets a budget, text is cut with ``truncate`` (never
+inside a combining sequence, emoji ZWJ sequence or flag) and escaping is applied *after* cutting,
+so an escape is never split and the escaped result still fits.
+
+Design choices, visible to users:
+
+- Upvotes read ``▲ 21`` (Hugging Face's own arrow, short enough for list lines); unknown is ``▲ –``
+  in lists and ``–`` on a card.
+- A card's summary goes in the **description** (full width, room for a few bullets in any script),
+  under a bold label saying where it came from: ``Summary (ko, digest)``, ``AI summary (Hugging
+  Face)`` or ``From the abstract``. At most ``MAX_BULLETS`` bullets of ``BULLET_LIMIT`` characters.
+- The paper's picture is the embed **image** (large, below the fields): Daily Papers thumbnails are
+  wide, and a thumbnail would squeeze the text column. Embeds can't play video, so a video paper
+  gets a ``▶ Video`` link in the Links field, and still shows its picture when it has one.
+- Listed days are Discord timestamps ``<t:UNIX:D>``, which every reader sees in their own time
+  zone. The instant used is 12:00 UTC on that day, not 00:00: midnight UTC is still the previous
+  day everywhere west of Greenwich (all of the Americas), noon is the same calendar date from
+  UTC-11 to UTC+11.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, date, datetime, time
+from urllib.parse import quote, urlsplit
+
+import discord
+
+from bot.models import Paper, Summary, collapse_whitespace, is_video_url
+
+__all__ = [
+    "AUTHOR_NAME_LIMIT",
+    "CHOICE_NAME_LIMIT",
+    "CONTENT_LIMIT",
+    "DESCRIPTION_LIMIT",
+    "EMBEDS_PER_MESSAGE",
+    "EMBED_TOTAL_LIMIT",
+    "FIELD_COUNT_LIMIT",
+    "FIELD_NAME_LIMIT",
+    "FIELD_VALUE_LIMIT",
+    "FOOTER_LIMIT",
+    "LIST_PAGE_MAX",
+    "SELECT_DESCRIPTION_LIMIT",
+    "SELECT_LABEL_LIMIT",
+    "SELECT_OPTIONS_LIMIT",
+    "TITLE_LIMIT",
+    "autocomplete_name",
+    "defuse_mentions",
+    "escape_text",
+    "help_embed",
+    "listed_day",
+    "pack_embeds",
+    "paper_card",
+    "paper_line",
+    "paper_list_page",
+    "select_options",
+    "truncate",
+    "votes_text",
+]
+
+# --- Discord's limits (characters unless noted) ------------------------------------------------
+TITLE_LIMIT = 256
+DESCRIPTION_LIMIT = 4096
+FIELD_NAME_LIMIT = 256
+FIELD_VALUE_LIMIT = 1024
+FIELD_COUNT_LIMIT = 25  # fields per embed
+FOOTER_LIMIT = 2048
+AUTHOR_NAME_LIMIT = 256
+EMBED_TOTAL_LIMIT = 6000  # title + description + field names/values + footer + author, all embeds
+EMBEDS_PER_MESSAGE = 10
+CONTENT_LIMIT = 2000
+SELECT_LABEL_LIMIT = 100
+SELECT_DESCRIPTION_LIMIT = 100
+SELECT_VALUE_LIMIT = 100
+SELECT_OPTIONS_LIMIT = 25
+CHOICE_NAME_LIMIT = 100  # app_commands.Choice name (1-100)
+
+# --- our own choices ---------------------------------------------------------------------------
+ELLIPSIS = "…"
+ZWSP = "\u200b"
+COLOUR = discord.Colour(0xFFD21E)  # Hugging Face yellow
+MAX_BULLETS = 5
+BULLET_LIMIT = 400
+ABSTRACT_SENTENCES = 3
+ABSTRACT_CHARS = 600  # stop adding abstract sentences past this many characters
+CARD_AUTHORS = 20  # names shown on a card before "… +N more"
+AUTHOR_NAME_CHARS = 100  # one (absurdly long) author name is cut to this
+LIST_AUTHOR_CHARS = 40  # the first author's name on a list line
+MAX_LISTED_DAYS = 5
+LIST_PAGE_MAX = 25  # papers on one list page; 10 papers of 256-char titles fit comfortably
+HELP_DESCRIPTION_CHARS = 200
+LISTED_DAY_TIME = time(12, 0, tzinfo=UTC)  # see the module docstring
+MAX_URL = 2048
+_WORD_BACKOFF = 15  # truncate() backs up this far at most to end on a word boundary
+
+
+# --- text primitives ---------------------------------------------------------------------------
+
+
+def _extends_previous(char: str) -> bool:
+    """True for characters that belong to the grapheme before them (never cut just before one)."""
+    code = ord(char)
+    return (
+        unicodedata.category(char) in ("Mn", "Me", "Mc")  # combining marks, keycap U+20E3
+        or code == 0x200D  # zero-width joiner
+        or 0xFE00 <= code <= 0xFE0F  # variation selectors (emoji presentation)
+        or 0xE0100 <= code <= 0xE01EF
+        or 0x1F3FB <= code <= 0x1F3FF  # skin tone modifiers
+        or 0xE0020 <= code <= 0xE007F  # tag characters (subdivision flags)
+        or 0x1160 <= code <= 0x11FF  # conjoining Hangul vowels and final consonants
+        or 0xD7B0 <= code <= 0xD7FF
+        or 0xDC00 <= code <= 0xDFFF  # a low surrogate (text decoded with surrogatepass)
+    )
+
+
+def _is_regional_indicator(char: str) -> bool:
+    return 0x1F1E6 <= ord(char) <= 0x1F1FF
+
+
+def _safe_cut(text: str, index: int) -> int:
+    """Move `index` back so text[:index] ends on a grapheme boundary (roughly; not full UAX #29)."""
+    while 0 < index < len(text) and (_extends_previous(text[index]) or text[index - 1] == "\u200d"):
+        index -= 1
+    if 0 < index < len(text) and _is_regional_indicator(text[index]):
+        run = 0  # regional indicators pair up into flags; don't keep half of one
+        while index - run > 0 and _is_regional_indicator(text[index - run - 1]):
+            run += 1
+        index -= run % 2
+    return index
+
+
+def truncate(text: str, limit: int) -> str:
+    """`text` if it has at most `limit` characters, else a prefix ending in "…" of at most `limit`.
+
+    Counts Python characters (code points), as Discord does. The cut never splits a combining
+    sequence, an emoji ZWJ sequence, a skin tone or a flag, and prefers a word boundary within the
+    last few characters; trailing whitespace before the ellipsis is dropped.
+    """
+    if limit <= 0:
+        return ""
+    if len(text) <= limit:
+        return text
+    index = _safe_cut(text, limit - 1)
+    space = text.rfind(" ", max(0, index - _WORD_BACKOFF), index + 1)
+    if space > index // 2:
+        index = space
+    return text[:index].rstrip() + ELLIPSIS
+
+
+def _fit(text: str, limit: int, transform: Callable[[str], str]) -> str:
+    """transform(text), cut first so that the transformed result has at most `limit` characters.
+
+    Cutting before transforming keeps escapes and defused mentions whole; the loop only shortens.
+    """
+    result = transform(text)
+    if len(result) <= limit:
+        return result
+    keep = limit
+    while keep > 0:
+        result = transform(truncate(text, keep))
+        if len(result) <= limit:
+            return result
+        keep -= max(1, len(result) - limit)
+    return ""
+
+
+_EVERYONE = re.compile(r"@(?=everyone|here)", re.IGNORECASE)
+# <@1> <@!1> <@&1> <#1> </name sub:1> <id:browse> — users, roles, channels, commands, guild nav.
+_TAG_MENTION = re.compile(r"<(?=(?:@[!&]?\d+|#\d+|/[^<>\n]+:\d+|id:\w+)>)")
+
+
+def defuse_mentions(text: str) -> str:
+    """Break @everyone, @here, <@…>, <@&…>, <#…>, </…:…> with a zero-width space (no ping/link)."""
+    return _TAG_MENTION.sub("<" + ZWSP, _EVERYONE.sub("@" + ZWSP, text))
+
+
+_MARKDOWN_CHARS = re.compile(r"([\\*_~|`\[\]()<>])")
+_LINE_MARKER = re.compile(r"^([#+-])", re.MULTILINE)  # heading, list item, "-#" subtext
+_NUMBERED = re.compile(r"^(\d+)\.(?=\s)", re.MULTILINE)  # "1. " numbered list
+
+
+def escape_text(text: str) -> str:
+    """Plain text -> Discord markdown that shows it literally, safe inside a masked link's [...].
+
+    Escapes ``\\ * _ ~ | ` [ ] ( ) < >`` and a leading ``#``/``-``/``+``/``1.`` (headings, lists),
+    and defuses mentions. Newlines are kept; callers flatten single-line text first.
+    """
+    escaped = _MARKDOWN_CHARS.sub(r"\\\1", defuse_mentions(text))
+    return _NUMBERED.sub(r"\1\\.", _LINE_MARKER.sub(r"\\\1", escaped))
+
+
+def _plain(text: str, limit: int) -> str:
+    """One line of plain text (a title, a name), escaped and defused, at most `limit` characters."""
+    return _fit(collapse_whitespace(text), limit, escape_text)
+
+
+_BULLET_MARKER = re.compile(r"^(?:[-*•+]|\d+[.)])\s+")
+_DELIMITERS = ("||", "~~", "**", "__")
+_LONE_STAR = re.compile(r"(?<![*\\])\*(?!\*)")
+
+
+def _contain_bullet(text: str) -> str:
+    """A summary bullet with its inline markdown kept, but unable to affect anything after it."""
+    text = _BULLET_MARKER.sub("", collapse_whitespace(text))
+    if text.count("`") % 2:
+        text = text.replace("`", "\\`")
+    for delimiter in _DELIMITERS:
+        if text.count(delimiter) % 2:
+            text = text.replace(delimiter, "".join("\\" + c for c in delimiter))
+    if len(_LONE_STAR.findall(text)) % 2:
+        text = _LONE_STAR.sub(r"\\*", text)
+    if (len(text) - len(text.rstrip("\\"))) % 2:
+        text += "\\"  # a final lone backslash would escape whatever follows the bullet
+    return defuse_mentions(text)
+
+
+def _web_url(url: str | None) -> str | None:
+    """The URL when it is a plausible http(s) URL Discord will accept, else None."""
+    if not url:
+        return None
+    url = url.strip()
+    if len(url) > MAX_URL or any(c.isspace() or unicodedata.category(c) == "Cc" for c in url):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    return url
+
+
+_URL_SAFE = ":/?#@!$&'*+,;=%~"  # everything else that could end "(...)" early is percent-encoded
+
+
+def _link(label: str, url: str) -> str:
+    """A masked link; `label` is markdown already, `url` a checked web URL."""
+    return f"[{label}]({quote(url, safe=_URL_SAFE)})"
+
+
+def votes_text(upvotes: int | None) -> str:
+    """'▲ 21', or '▲ –' when the count is unknown."""
+    return f"▲ {'–' if upvotes is None else upvotes}"
+
+
+def _count(number: int) -> str:
+    """A compact count for stars: 950, 1.2k, 12k, 1.3M."""
+    if number < 1000:
+        return str(number)
+    for divisor, suffix in ((1_000_000, "M"), (1000, "k")):
+        if number >= divisor:
+            value = number / divisor
+            text = f"{value:.1f}" if value < 10 else f"{value:.0f}"
+            return text.removesuffix(".0") + suffix
+    return str(number)  # unreachable
+
+
+def listed_day(day: date) -> str:
+    """A Discord long-date timestamp ``<t:UNIX:D>`` for a calendar day (at 12:00 UTC, see top)."""
+    return discord.utils.format_dt(datetime.combine(day, LISTED_DAY_TIME), "D")
+
+
+# --- a paper card ------------------------------------------------------------------------------
+
+_SOURCE_LABELS = {"digest": "digest", "hf_ai": "Hugging Face AI", "abstract": "abstract"}
+# Words after which ". " does not end a sentence (compared lower-cased).
+_ABBREVIATIONS = frozenset(
+    ["e.g.", "i.e.", "al.", "etc.", "vs.", "cf.", "fig.", "figs.", "eq.", "eqs.", "sec."]
+    + ["no.", "approx.", "resp.", "ref.", "refs.", "dr.", "prof."]
+)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[^\sa-z])|(?<=[。！？])\s*(?=\S)")
+
+
+def _sentences(text: str) -> list[str]:
+    """Split prose into sentences, not after common abbreviations ("e.g.", "et al.")."""
+    text = collapse_whitespace(text)
+    sentences, start = [], 0
+    for match in _SENTENCE_END.finditer(text):
+        before = text[start : match.start()].rsplit(" ", 1)[-1].lower()
+        if before in _ABBREVIATIONS:
+            continue
+        sentences.append(text[start : match.start()])
+        start = match.end()
+    sentences.append(text[start:])
+    return [s for s in sentences if s]
+
+
+def _pick_summary(paper: Paper, language: str | None) -> tuple[str, list[str]] | None:
+    """(markdown label, raw bullets): the summary in `language`, else the first stored one, else
+    Hugging Face's AI summary, else the first sentences of the abstract; None without any."""
+    stored = [s for s in paper.summaries if any(b.strip() for b in s.bullets)]
+    chosen: Summary | None = None
+    if language:
+        wanted = language.strip().casefold()
+        chosen = next((s for s in stored if s.language.casefold() == wanted), None) or next(
+            (s for s in stored if s.language.casefold().split("-")[0] == wanted.split("-")[0]),
+            None,
+        )
+    chosen = chosen or (stored[0] if stored else None)
+    if chosen:
+        language_label = _plain(chosen.language, 20)
+        source = _plain(_SOURCE_LABELS.get(chosen.source, chosen.source), 40)
+        return f"Summary ({language_label}, {source})", chosen.bullets
+    if paper.ai_summary and paper.ai_summary.strip():
+        return "AI summary (Hugging Face)", [paper.ai_summary]
+    sentences = _sentences(paper.abstract)
+    if not sentences:
+        return None
+    picked = [sentences[0]]
+    for sentence in sentences[1:ABSTRACT_SENTENCES]:
+        if sum(map(len, picked)) + len(sentence) > ABSTRACT_CHARS:
+            break
+        picked.append(sentence)
+    return "From the abstract", picked
+
+
+def _summary_block(paper: Paper, language: str | None, budget: int) -> str | None:
+    """The description: a bold source label and up to MAX_BULLETS bullets, at most `budget` long."""
+    picked = _pick_summary(paper, language)
+    if picked is None:
+        return None
+    label, raw_bullets = picked
+    text = f"**{label}**"
+    if len(text) > budget:
+        return None
+    bullets = [b for b in raw_bullets if collapse_whitespace(b)][:MAX_BULLETS]
+    for raw in bullets:
+        room = min(BULLET_LIMIT, budget - len(text) - len("\n• "))
+        if room < 20:  # not even a stub of a bullet fits; stop rather than show "• A…"
+            break
+        text += "\n• " + _fit(raw, room, _contain_bullet)
+    return text
+
+
+def _authors_text(authors: Sequence[str], limit: int, shown: int) -> str:
+    """'A, B, C … +397 more' in at most `limit` characters, naming at most `shown` authors."""
+    text = ""
+    for index, raw in enumerate(authors):
+        name = _plain(raw, AUTHOR_NAME_CHARS)
+        candidate = f"{text}, {name}" if text else name
+        rest = len(authors) - index - 1
+        tail = f" … +{rest} more" if rest else ""
+        if index >= shown or len(candidate) + len(tail) > limit:
+            # The previous round checked that text plus this very tail fits.
+            return f"{text} … +{len(authors) - index} more" if text else f"… +{len(authors)} more"
+        text = candidate
+    return text
+
+
+def _code_url(repo: str | None) -> str | None:
+    """A GitHub URL from 'https://github.com/o/r' or a bare 'o/r'."""
+    if repo and re.fullmatch(r"[\w.-]+/[\w.-]+", repo.strip()):
+        return f"https://github.com/{repo.strip()}"
+    return _web_url(repo)
+
+
+def _links_text(paper: Paper, video_url: str | None, limit: int) -> str:
+    """PDF · Hugging Face · ▶ Video · Code ★stars · Project page, as many as fit in `limit`."""
+    links = [_link("PDF", paper.pdf_url), _link("Hugging Face", paper.hf_url)]
+    if video_url:
+        links.append(_link("▶ Video", video_url))
+    if code := _code_url(paper.github_repo):
+        stars = f" ★{_count(paper.github_stars)}" if paper.github_stars is not None else ""
+        links.append(_link("Code", code) + stars)
+    if project := _web_url(paper.project_page):
+        links.append(_link("Project page", project))
+    text = ""
+    for link in links:
+        candidate = f"{text} · {link}" if text else link
+        if len(candidate) <= limit:
+            text = candidate
+    return text
+
+
+def _days_text(days: Sequence[date]) -> str:
+    unique = sorted(set(days))
+    shown = ", ".join(listed_day(day) for day in unique[:MAX_LISTED_DAYS])
+    hidden = len(unique) - MAX_LISTED_DAYS
+    return shown + (f" +{hidden} more" if hidden > 0 else "")
+
+
+def paper_card(paper: Paper, *, language: str | None = None) -> discord.Embed:
+    """One paper as an embed: linked title, summary, votes, listed days, authors, links, picture.
+
+    The description holds the summary in `language` when the paper has one, else its first stored
+    summary, else Hugging Face's AI summary, else the first sentences of the abstract, labelled by
+    source. The result always satisfies every Discord embed limit (``len(embed) <= 6000``).
+    """
+    title = _plain(paper.title, TITLE_LIMIT) or _plain(paper.id, TITLE_LIMIT)
+    embed = discord.Embed(title=title, url=paper.arxiv_url, colour=COLOUR)
+
+    embed.add_field(name="Upvotes", value="–" if paper.upvotes is None else f"▲ {paper.upvotes}")
+    if paper.days:
+        embed.add_field(name="Listed", value=_days_text(paper.days))
+    elif paper.published_at is not None:
+        published = paper.published_at
+        if published.tzinfo is None:  # naive times from the sources are UTC, not local time
+            published = published.replace(tzinfo=UTC)
+        embed.add_field(name="Published", value=discord.utils.format_dt(published, "D"))
+    if paper.authors:
+        name = "Author" if len(paper.authors) == 1 else f"Authors ({len(paper.authors)})"
+        value = _authors_text(paper.authors, FIELD_VALUE_LIMIT, CARD_AUTHORS)
+        embed.add_field(name=name, value=value, inline=False)
+
+    image_url, video_url = _web_url(paper.image_url), _web_url(paper.video_url)
+    if image_url and is_video_url(image_url):  # a clip stored as the picture: link it instead
+        video_url, image_url = video_url or image_url, None
+    embed.add_field(
+        name="Links", value=_links_text(paper, video_url, FIELD_VALUE_LIMIT), inline=False
+    )
+    if image_url:
+        embed.set_image(url=image_url)
+
+    footer = f"arXiv:{paper.id}"
+    if paper.organization and paper.organization.strip():
+        footer += " · " + truncate(defuse_mentions(collapse_whitespace(paper.organization)), 100)
+    embed.set_footer(text=truncate(footer, FOOTER_LIMIT))
+
+    # Everything else is bounded above (~2,700 characters at most), so the summary gets the rest.
+    budget = min(DESCRIPTION_LIMIT, EMBED_TOTAL_LIMIT - len(embed))
+    embed.description = _summary_block(paper, language, budget)
+    return embed
+
+
+# --- lists ---------------------------------------------------------------------------------------
+
+
+def _first_author(paper: Paper, limit: int = LIST_AUTHOR_CHARS) -> str:
+    """'First Author +3' (escaped), or '' without authors."""
+    if not paper.authors:
+        return ""
+    more = f" +{len(paper.authors) - 1}" if len(paper.authors) > 1 else ""
+    return _plain(paper.authors[0], limit) + more
+
+
+def paper_line(paper: Paper, rank: int, *, title_limit: int = TITLE_LIMIT) -> str:
+    """'`1.` [Title](arXiv URL) — ▲ 21 · First Author +3', the title cut to `title_limit`.
+
+    Safe in message content as well as in embeds (markdown escaped, mentions defused); in content,
+    send with ``suppress_embeds=True`` to avoid link previews.
+    """
+    title = _plain(paper.title, title_limit) or _plain(paper.id, title_limit)
+    return _line(paper, rank, title)
+
+
+def _line(paper: Paper, rank: int, title: str) -> str:
+    author = _first_author(paper)
+    tail = f" · {author}" if author else ""
+    return f"`{rank}.` {_link(title, paper.arxiv_url)} — {votes_text(paper.upvotes)}{tail}"
+
+
+def _share(lengths: list[int], total: int) -> list[int]:
+    """Split `total` characters among items wanting `lengths`: short ones get all they want."""
+    budgets = [0] * len(lengths)
+    remaining = total
+    order = sorted(range(len(lengths)), key=lengths.__getitem__)
+    for position, index in enumerate(order):
+        fair = remaining // (len(lengths) - position)
+        budgets[index] = min(lengths[index], fair)
+        remaining -= budgets[index]
+    return budgets
+
+
+def paper_list_page(
+    papers: Sequence[Paper],
+    *,
+    title: str,
+    page: int,
+    pages: int,
+    first_rank: int,
+    total: int | None,
+) -> discord.Embed:
+    """One page of a ranked list: a line per paper (see ``paper_line``), 'Page 2/7 · 134 papers'.
+
+    `title` is plain text (escaped here). Titles are shortened only as much as needed to keep the
+    description within 4096 characters; at most LIST_PAGE_MAX papers (ValueError beyond).
+    """
+    if len(papers) > LIST_PAGE_MAX:
+        raise ValueError(f"{len(papers)} papers on one page; at most {LIST_PAGE_MAX}")
+    embed = discord.Embed(title=_plain(title, TITLE_LIMIT) or None, colour=COLOUR)
+    if papers:
+        titles = [collapse_whitespace(p.title) or p.id for p in papers]
+        fixed = [len(_line(p, first_rank + i, "")) for i, p in enumerate(papers)]
+        room = DESCRIPTION_LIMIT - sum(fixed) - (len(papers) - 1)
+        budgets = _share([len(escape_text(t)) for t in titles], room)
+        lines = [
+            _line(p, first_rank + i, _fit(t, b, escape_text))
+            for i, (p, t, b) in enumerate(zip(papers, titles, budgets, strict=True))
+        ]
+        embed.description = "\n".join(lines)
+    else:
+        embed.description = "No papers."
+    footer = f"Page {page}/{pages}"
+    if total is not None:
+        footer += f" · {total} paper{'' if total == 1 else 's'}"
+    embed.set_footer(text=footer)
+    return embed
+
+
+def select_options(papers: Iterable[Paper]) -> list[discord.SelectOption]:
+    """Options for a paper picker: the first 25 distinct papers; label = title, value = id."""
+    options: list[discord.SelectOption] = []
+    seen: set[str] = set()
+    for paper in papers:
+        if paper.id in seen or len(paper.id) > SELECT_VALUE_LIMIT:
+            continue
+        seen.add(paper.id)
+        label = truncate(collapse_whitespace(paper.title), SELECT_LABEL_LIMIT) or paper.id
+        author = collapse_whitespace(paper.authors[0]) if paper.authors else ""
+        more = f" +{len(paper.authors) - 1}" if len(paper.authors) > 1 else ""
+        description = votes_text(paper.upvotes) + (f" · {author}" if author else "")
+        # Labels and descriptions are shown as plain text: no markdown, no mentions to defuse.
+        description = truncate(description, SELECT_DESCRIPTION_LIMIT - len(more)) + more
+        options.append(discord.SelectOption(label=label, value=paper.id, description=description))
+        if len(options) == SELECT_OPTIONS_LIMIT:
+            break
+    return options
+
+
+def autocomplete_name(text: str, *, suffix: str = "") -> str:
+    """A 1-100 character app_commands.Choice name: `text` cut to leave room for `suffix`.
+
+    ``autocomplete_name(name, suffix=" (12 papers)")`` keeps the count however long the name.
+    """
+    suffix = truncate(collapse_whitespace(suffix), CHOICE_NAME_LIMIT // 2)
+    suffix = " " + suffix if suffix else ""
+    name = truncate(collapse_whitespace(text), CHOICE_NAME_LIMIT - len(suffix)) or "(blank)"
+    return name + suffix
+
+
+def pack_embeds(embeds: Iterable[discord.Embed]) -> list[list[discord.Embed]]:
+    """Group embeds, in order, into messages of at most 10 embeds and 6000 characters each.
+
+    Raises ValueError for an embed that is over 6000 characters on its own (none made here is).
+    """
+    messages: list[list[discord.Embed]] = []
+    current: list[discord.Embed] = []
+    size = 0
+    for embed in embeds:
+        length = len(embed)
+        if length > EMBED_TOTAL_LIMIT:
+            raise ValueError(f"an embed of {length} characters can't be sent")
+        if current and (len(current) == EMBEDS_PER_MESSAGE or size + length > EMBED_TOTAL_LIMIT):
+            messages.append(current)
+            current, size = [], 0
+        current.append(embed)
+        size += length
+    if current:
+        messages.append(current)
+    return messages
+
+
+def help_embed(commands: Sequence[tuple[str, str]], *, title: str = "Commands") -> discord.Embed:
+    """One screen listing `commands` as (name, description) pairs: '`/paper show` — …' per line."""
+    embed = discord.Embed(title=_plain(title, TITLE_LIMIT) or None, colour=COLOUR)
+    lines: list[str] = []
+    used = 0
+    for index, (name, description) in enumerate(commands):
+        clean = collapse_whitespace(name).replace("`", "'")
+        line = f"`{truncate(clean, 100)}`"
+        if description.strip():
+            line += " — " + _fit(description, HELP_DESCRIPTION_CHARS, _contain_bullet)
+        more = len(commands) - index - 1
+        reserve = len(f"\n… and {more} more") if more else 0
+        if used + len(line) + 1 + reserve > DESCRIPTION_LIMIT:
+            lines.append(f"… and {len(commands) - index} more")
+            break
+        lines.append(line)
+        used += len(line) + 1
+    embed.description = "\n".join(lines) or "No commands."
+    return embed
