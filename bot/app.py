@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import discord
 import httpx
@@ -108,8 +110,9 @@ async def reply_ephemeral(interaction: discord.Interaction, text: str) -> None:
 class PaperBot(commands.Bot):
     """The bot: holds the services, loads the cogs, syncs slash commands when they change."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, **options: Any) -> None:
         super().__init__(
+            **options,
             command_prefix=commands.when_mentioned,  # slash commands only; no message content
             intents=intents(),
             tree_cls=PaperTree,
@@ -159,17 +162,17 @@ class PaperBot(commands.Bot):
         return hashlib.sha256(text.encode()).hexdigest()
 
 
-async def run_bot(settings: Settings) -> None:
-    """Open the services, start the bot and run until it is stopped."""
-    if not settings.discord_token:
-        raise UserError("DISCORD_TOKEN is not set")
-    configure_endpoints(settings)
+@asynccontextmanager
+async def open_services(
+    settings: Settings, *, clock: Callable[[], datetime] | None = None
+) -> AsyncIterator[Services]:
+    """Open the store and the HTTP client, and build what the cogs need."""
     timeout = httpx.Timeout(settings.http_timeout)
     async with (
         open_store(settings.database_path) as store,
         httpx.AsyncClient(timeout=timeout, follow_redirects=True) as http,
     ):
-        services = Services(
+        yield Services(
             settings=settings,
             store=store,
             http=http,
@@ -178,6 +181,14 @@ async def run_bot(settings: Settings) -> None:
                 http, settings.hf_api_base, max_retries=settings.http_retries
             ),
             arxiv=ArxivClient(http, settings.arxiv_api_base, max_retries=settings.http_retries),
+            **({"clock": clock} if clock else {}),
         )
-        async with PaperBot(services) as bot:
-            await bot.start(settings.discord_token)
+
+
+async def run_bot(settings: Settings) -> None:
+    """Open the services, start the bot and run until it is stopped."""
+    if not settings.discord_token:
+        raise UserError("DISCORD_TOKEN is not set")
+    configure_endpoints(settings)
+    async with open_services(settings) as services, PaperBot(services) as bot:
+        await bot.start(settings.discord_token)
