@@ -6,9 +6,8 @@ import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import pytest
-from http_fixture_server import FixtureServer, Reply
+from http_fixture_server import Reply
 
 from bot.sources import NotFound, SourceError
 from bot.sources.arxiv import ArxivClient, parse_feed
@@ -32,19 +31,6 @@ class FakeTime:
         self.waits.append(seconds)
         self.now += seconds
         await asyncio.sleep(0)
-
-
-@pytest.fixture
-async def server():
-    async with FixtureServer() as running:
-        yield running
-
-
-@pytest.fixture
-async def http():
-    # Plain HTTP on loopback: verify=False only skips loading CA certificates, which is slow.
-    async with httpx.AsyncClient(timeout=0.3, verify=False) as client:
-        yield client
 
 
 @pytest.fixture

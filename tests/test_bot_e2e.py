@@ -18,7 +18,7 @@ from pathlib import Path
 import discord
 import pytest
 from fake_discord import FakeDiscord, FakeGuild, FakeUser, MessageFlag
-from http_fixture_server import FixtureServer, Reply
+from http_fixture_server import Reply
 
 from bot.app import PaperBot, configure_endpoints, open_services
 from bot.config import load_settings
@@ -59,9 +59,9 @@ def corpus() -> list[DailyList]:
 
 
 @pytest.fixture
-async def sources():
-    async with FixtureServer() as server:
-        yield server
+def sources(server):
+    """Hugging Face and arXiv, served on loopback."""
+    return server
 
 
 @pytest.fixture

@@ -40,19 +40,6 @@ class Sleeps:
 
 
 @pytest.fixture
-async def server():
-    async with FixtureServer() as running:
-        yield running
-
-
-@pytest.fixture
-async def http():
-    # Plain HTTP on loopback: verify=False only skips loading CA certificates, which is slow.
-    async with httpx.AsyncClient(timeout=0.3, verify=False) as client:
-        yield client
-
-
-@pytest.fixture
 def sleeps() -> Sleeps:
     return Sleeps()
 
