@@ -92,7 +92,9 @@ class PaperPages(discord.ui.View):
     async def open_card(self, interaction: discord.Interaction, select: discord.ui.Select) -> None:
         chosen = next((p for p in self.page.papers if p.id == select.values[0]), None)
         if chosen is None:
-            await interaction.response.send_message("That paper is no longer on this page.")
+            await interaction.response.send_message(
+                "That paper is no longer on this page.", ephemeral=True
+            )
             return
         await interaction.response.send_message(embed=render.paper_card(chosen), ephemeral=True)
 
