@@ -16,10 +16,13 @@ import aiosqlite
 
 from bot.models import Paper
 from storage.papers import author_token, load_papers
-from storage.search_text import fold, like_terms, match_expression, tokens
+from storage.search_text import PREFIX_INDEXED, fold, match_expression, tokens
 
 CANDIDATES = 200  # newest matches considered for ranking
-AUTHOR_CANDIDATES = 500  # author names considered for one author lookup
+# Author names considered for one lookup or suggestion: each costs an index probe, and a bare
+# surname ("wang") matches thousands of people, so only the most recently seen ones count.
+AUTHOR_CANDIDATES = 50
+_WORD = re.compile(r"[^\W_]+")
 
 
 class QueryHasNoWords(ValueError):
@@ -46,31 +49,55 @@ async def _newest_matches(
     return [rowid for (rowid,) in rows]
 
 
+async def _word_matches(db: aiosqlite.Connection, columns: str, text: str, limit: int) -> list[int]:
+    """Newest papers (up to `limit`) having every word of `text` in `columns`.
+
+    Prefixes up to PREFIX_INDEXED characters have their own index and cost one doclist read.
+    A longer last word ("diffusion"*) would make FTS5 merge the doclists of every word it
+    starts, so the exact word is tried first and the prefix only when that is not enough.
+    """
+    expression = _expression(text)
+    if len(tokens(text)[-1]) > PREFIX_INDEXED:
+        exact = match_expression(text, prefix_last=False)
+        found = await _newest_matches(db, "paper_fts", f"{columns} : ({exact})", limit)
+        if len(found) == limit:
+            return found
+    return await _newest_matches(db, "paper_fts", f"{columns} : ({expression})", limit)
+
+
 async def _substring_matches(
     db: aiosqlite.Connection, text: str, window: int, exclude: set[int]
 ) -> list[int]:
-    """Papers whose title contains every query word inside a word (trigram index)."""
+    """Papers whose title contains every query word, also inside longer words (trigrams).
+
+    Only the longest word goes to the trigram index (its trigrams are the most selective;
+    intersecting those of a common word such as "model" costs more than the whole search);
+    the other words are checked on the candidates' titles.
+    """
     words = tokens(text)
-    patterns = like_terms(text)
-    if not patterns or len(patterns) != len(words):  # words under 3 characters cannot use it
+    if not words or min(map(len, words)) < 3:  # a trigram index needs 3 characters
         return []
-    where = " AND ".join("title LIKE ?" for _ in patterns)
+    longest = max(words, key=len)  # letters and digits only: nothing LIKE treats specially
     rows = await db.execute_fetchall(
-        f"SELECT rowid FROM title_trigrams WHERE {where} ORDER BY rowid DESC LIMIT ?",
-        (*patterns, window + len(exclude)),
+        "SELECT rowid, title FROM title_trigrams WHERE title LIKE ? ORDER BY rowid DESC LIMIT ?",
+        (f"%{longest}%", 4 * (window + len(exclude))),
     )
-    return [rowid for (rowid,) in rows if rowid not in exclude][:window]
+    found = [
+        rowid
+        for rowid, title in rows
+        if rowid not in exclude and all(word in title for word in words)
+    ]
+    return found[:window]
 
 
 def _title_score(query_words: Sequence[str], phrase: str, title: str) -> float:
     """How well a title matches: the whole phrase, whole words, then word prefixes."""
-    folded = fold(title)
-    title_words = set(re.findall(r"[^\W_]+", folded))
-    score = 4.0 if phrase and phrase in folded else 0.0
+    spaced = " " + " ".join(_WORD.findall(fold(title))) + " "  # words between single spaces
+    score = 4.0 if f" {phrase}" in spaced else 0.0
     for word in query_words:
-        if word in title_words:
+        if f" {word} " in spaced:
             score += 1.0
-        elif any(t.startswith(word) for t in title_words):
+        elif f" {word}" in spaced:
             score += 0.5
     return score
 
@@ -91,13 +118,10 @@ async def search_papers(
     The last word may be a prefix ("autoreg" finds "Autoregressive"); when few papers match by
     words, titles containing the words inside longer words are added ("regressive").
     """
-    expression = _expression(text)
     # Matches are ranked in blocks of CANDIDATES, newest block first, so every page is cut
     # from the same order however deep the user pages.
     window = ((offset + limit) // CANDIDATES + 1) * CANDIDATES
-    found = await _newest_matches(
-        db, "paper_fts", f"{{title summary}} : ({expression})", window + 1
-    )
+    found = await _word_matches(db, "{title summary}", text, window + 1)
     more_beyond = len(found) > window
     found = found[:window]
     if len(found) < window:
@@ -127,10 +151,9 @@ async def _rank_by_title(db: aiosqlite.Connection, pks: list[int], text: str) ->
 
 async def suggest_titles(db: aiosqlite.Connection, text: str, *, limit: int = 25) -> list[Paper]:
     """Autocomplete: papers whose title matches what was typed so far (last word a prefix)."""
-    expression = match_expression(text)
-    if expression is None:
+    if match_expression(text) is None:
         return []
-    found = await _newest_matches(db, "paper_fts", f"{{title}} : ({expression})", CANDIDATES // 2)
+    found = await _word_matches(db, "{title}", text, CANDIDATES // 2)
     if len(found) < limit:
         found += await _substring_matches(db, text, limit - len(found), set(found))
     best = (await _rank_by_title(db, found, text))[:limit]
@@ -196,7 +219,7 @@ async def suggest_authors(
         " (SELECT count(*) FROM author_papers WHERE author_papers MATCH 'a' || a.id)"
         " FROM authors a WHERE a.id IN"
         " (SELECT rowid FROM author_fts WHERE author_fts MATCH ? ORDER BY rowid DESC LIMIT ?)",
-        (expression, CANDIDATES),
+        (expression, AUTHOR_CANDIDATES),
     )
     typed = " ".join(tokens(text))
     rows = [row for row in rows if row[1] > 0]  # a name left behind by a corrected author list

@@ -22,6 +22,7 @@ _HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]")
 # A token is a run of letters/digits (what FTS5's unicode61 tokenizer keeps).
 _TOKEN = re.compile(r"[^\W_]+")
 
+PREFIX_INDEXED = 8  # prefix lengths 1..8 have an index of their own (migrations/0001_init.sql)
 MAX_QUERY_TOKENS = 16  # a 1,000-character query is searched by its first words, not rejected
 
 
@@ -70,9 +71,3 @@ def match_expression(text: str, *, prefix_last: bool = True) -> str | None:
     if prefix_last and not _SPLIT_CHARS.fullmatch(groups[-1][-1]):
         parts[-1] += "*"
     return " AND ".join(parts)
-
-
-def like_terms(text: str) -> list[str]:
-    """Substring patterns for the trigram index: words of 3+ characters, wildcards removed."""
-    words = [w for w in tokens(text) if len(w) >= 3]
-    return ["%" + w + "%" for w in words]
