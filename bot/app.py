@@ -19,10 +19,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.config import Settings
+from bot.errors import UserError
+from bot.lookup import Sources, http_client
 from bot.models import InvalidPaperId
 from bot.sources import NotFound, SourceError
-from bot.sources.arxiv import ArxivClient
-from bot.sources.huggingface import HuggingFaceClient
 from storage.db import Store, open_store
 from storage.search import QueryHasNoWords
 from storage.state import get_state, set_state
@@ -32,10 +32,6 @@ log = logging.getLogger(__name__)
 # Loaded in this order by setup_hook; an explicit list, so what runs is what is listed here.
 EXTENSIONS = ("cogs.papers", "cogs.help")
 SYNCED_HASH_KEY = "synced_commands_hash"
-
-
-class UserError(Exception):
-    """A mistake in what the user asked for; the message is shown to them as it is."""
 
 
 def configure_endpoints(settings: Settings) -> None:
@@ -64,9 +60,27 @@ class Services:
     store: Store
     http: httpx.AsyncClient
     scheduler: AsyncIOScheduler
-    huggingface: HuggingFaceClient
-    arxiv: ArxivClient
+    sources: Sources
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)  # tests pass their own
+
+
+def user_message(error: Exception, where: str) -> str:
+    """What to tell a member about `error`; logs what is not their mistake.
+
+    The one mapping from exceptions to replies, used by the command tree and by views.
+    """
+    cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+    if isinstance(cause, UserError | InvalidPaperId | QueryHasNoWords | NotFound):
+        return str(cause)
+    if isinstance(cause, SourceError):
+        log.warning("source error in %s: %s", where, cause)
+        return f"Could not reach the paper sources right now: {cause}"
+    if isinstance(cause, app_commands.CheckFailure):
+        return str(cause) or "You cannot use this command here."
+    if isinstance(cause, app_commands.TransformerError):
+        return f"{cause.value!r} is not a valid value for this option."
+    log.error("%s failed", where, exc_info=cause)
+    return "Something went wrong on our side; it has been logged."
 
 
 class PaperTree(app_commands.CommandTree):
@@ -75,34 +89,18 @@ class PaperTree(app_commands.CommandTree):
     async def on_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
     ) -> None:
-        cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
-        if isinstance(cause, UserError | InvalidPaperId | QueryHasNoWords | NotFound):
-            message = str(cause)
-        elif isinstance(cause, SourceError):
-            message = f"Could not reach the paper sources right now: {cause}"
-            log.warning("source error in /%s: %s", _command_name(interaction), cause)
-        elif isinstance(cause, app_commands.CheckFailure):
-            message = str(cause) or "You cannot use this command here."
-        elif isinstance(cause, app_commands.TransformerError):
-            message = f"{cause.value!r} is not a valid value for this option."
-        else:
-            log.error("command /%s failed", _command_name(interaction), exc_info=cause)
-            message = "Something went wrong on our side; it has been logged."
-        await reply_ephemeral(interaction, message[:1900])
-
-
-def _command_name(interaction: discord.Interaction) -> str:
-    command = interaction.command
-    return command.qualified_name if command else "?"
+        command = interaction.command
+        where = f"/{command.qualified_name}" if command else "a command"
+        await reply_ephemeral(interaction, user_message(error, where))
 
 
 async def reply_ephemeral(interaction: discord.Interaction, text: str) -> None:
     """Answer with a private message whether or not the interaction was answered already."""
     try:
         if interaction.response.is_done():
-            await interaction.followup.send(text, ephemeral=True)
+            await interaction.followup.send(text[:1900], ephemeral=True)
         else:
-            await interaction.response.send_message(text, ephemeral=True)
+            await interaction.response.send_message(text[:1900], ephemeral=True)
     except discord.HTTPException:
         log.warning("could not tell the user about an error (interaction expired?)")
 
@@ -167,28 +165,19 @@ async def open_services(
     settings: Settings, *, clock: Callable[[], datetime] | None = None
 ) -> AsyncIterator[Services]:
     """Open the store and the HTTP client, and build what the cogs need."""
-    timeout = httpx.Timeout(settings.http_timeout)
-    async with (
-        open_store(settings.database_path) as store,
-        httpx.AsyncClient(timeout=timeout, follow_redirects=True) as http,
-    ):
+    async with open_store(settings.database_path) as store, http_client(settings) as http:
         yield Services(
             settings=settings,
             store=store,
             http=http,
             scheduler=AsyncIOScheduler(timezone="UTC"),
-            huggingface=HuggingFaceClient(
-                http, settings.hf_api_base, max_retries=settings.http_retries
-            ),
-            arxiv=ArxivClient(http, settings.arxiv_api_base, max_retries=settings.http_retries),
+            sources=Sources.create(http, settings),
             **({"clock": clock} if clock else {}),
         )
 
 
 async def run_bot(settings: Settings) -> None:
     """Open the services, start the bot and run until it is stopped."""
-    if not settings.discord_token:
-        raise UserError("DISCORD_TOKEN is not set")
     configure_endpoints(settings)
     async with open_services(settings) as services, PaperBot(services) as bot:
         await bot.start(settings.discord_token)

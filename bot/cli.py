@@ -21,19 +21,16 @@ import asyncio
 import dataclasses
 import json
 import logging
-import re
 import sqlite3
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import discord
-import httpx
 from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -42,11 +39,11 @@ from rich.text import Text
 
 from bot.app import run_bot
 from bot.config import ConfigError, Settings, load_settings
+from bot.errors import UserError
 from bot.logging_setup import cli_log_level, logging_to_stderr
-from bot.lookup import find_paper
-from bot.models import DailyList, InvalidPaperId, Paper, normalize_arxiv_id
+from bot.lookup import Sources, fetch_and_store, http_client, version
+from bot.models import DailyList, InvalidPaperId, Paper, normalize_arxiv_id, parse_day
 from bot.sources import SourceError
-from bot.sources.arxiv import ArxivClient
 from bot.sources.digest_md import DigestFormatError, parse_digest_file, render_digest
 from bot.sources.huggingface import HuggingFaceClient
 from storage.db import DatabaseTooNew, Store, open_store
@@ -56,7 +53,6 @@ from storage.papers import (
     latest_day,
     papers_on_day,
     save_daily_list,
-    save_papers,
     store_info,
     top_papers,
 )
@@ -72,14 +68,6 @@ MAX_TOP_DAYS = 3660
 MAX_LIMIT = 100
 SHOWN_AUTHORS = 3  # authors named in a table row before "+N more"
 DIGEST_HEADING = "## Daily Papers"
-
-
-class UserError(Exception):
-    """A problem to tell the user in one line, with the exit code to return."""
-
-    def __init__(self, message: str, exit_code: int = EXIT_FAILED) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
 
 
 class _UsageError(Exception):
@@ -236,7 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     commands = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND")
     commands.required = True
 
@@ -303,19 +291,10 @@ def _paging(parser: argparse.ArgumentParser) -> None:
 
 
 def _day(text: str) -> date:
-    today = datetime.now(UTC).date()
-    named = {"today": today, "yesterday": today - timedelta(days=1)}
-    if text.lower() in named:
-        return named[text.lower()]
     try:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            raise ValueError(text)
-        return date.fromisoformat(text)
-    except ValueError:
-        shown = text if len(text) <= 40 else text[:39] + "…"
-        raise argparse.ArgumentTypeError(
-            f"{shown!r} is not a real date (expected YYYY-MM-DD)"
-        ) from None
+        return parse_day(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _bounded_int(low: int, high: int) -> Callable[[str], int]:
@@ -330,13 +309,6 @@ def _bounded_int(low: int, high: int) -> Callable[[str], int]:
 
     parse.__name__ = "number"  # argparse names the type in some messages
     return parse
-
-
-def _version() -> str:
-    try:
-        return metadata.version("paperboy")
-    except metadata.PackageNotFoundError:
-        return "(not installed)"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -369,23 +341,6 @@ async def _store(settings: Settings, *, create: bool) -> AsyncIterator[Store]:
         raise UserError(f"cannot create the folder of the database {path}: {reason}") from exc
     async with open_store(path) as store:
         yield store
-
-
-def _http(settings: Settings) -> httpx.AsyncClient:
-    """The command's one HTTP client; the caller closes it (`async with`)."""
-    return httpx.AsyncClient(
-        timeout=settings.http_timeout,
-        follow_redirects=True,
-        headers={"User-Agent": f"paperboy/{_version()}"},
-    )
-
-
-def _huggingface(http: httpx.AsyncClient, settings: Settings) -> HuggingFaceClient:
-    return HuggingFaceClient(http, settings.hf_api_base, max_retries=settings.http_retries)
-
-
-def _arxiv(http: httpx.AsyncClient, settings: Settings) -> ArxivClient:
-    return ArxivClient(http, settings.arxiv_api_base, max_retries=settings.http_retries)
 
 
 def end_of_day(day: date) -> datetime:
@@ -626,8 +581,8 @@ async def _fetch(context: Context) -> int:
     days = [first + timedelta(days=n) for n in range(count)]
     rows: list[dict[str, Any]] = []
     steps = _Steps(count, enabled=count > 1 and not context.json and sys.stderr.isatty())
-    async with _store(settings, create=True) as store, _http(settings) as http:
-        hf = _huggingface(http, settings)
+    async with _store(settings, create=True) as store, http_client(settings) as http:
+        hf = Sources.create(http, settings).huggingface
         with steps.running():
             for day in days:
                 steps.begin(f"Fetching {day}")
@@ -894,16 +849,10 @@ async def _show(context: Context) -> int:
     """One paper; one not stored yet is fetched (Hugging Face, then arXiv) and stored."""
     paper_id = normalize_arxiv_id(context.args.id)
     settings = context.settings
-    async with _store(settings, create=True) as store:
-        paper = await get_paper(store.reader, paper_id)
-        if paper is None:
-            async with _http(settings) as http:
-                found = await find_paper(
-                    _huggingface(http, settings), _arxiv(http, settings), paper_id
-                )
-            async with store.write() as conn:
-                await save_papers(conn, [found], datetime.now(UTC))
-            paper = await get_paper(store.reader, paper_id) or found
+    async with _store(settings, create=True) as store, http_client(settings) as http:
+        paper = await get_paper(store.reader, paper_id) or await fetch_and_store(
+            store, Sources.create(http, settings), paper_id, datetime.now(UTC)
+        )
     if context.json:
         _print_json(paper_json(paper))
     else:

@@ -10,7 +10,15 @@ from contextlib import contextmanager
 __all__ = ["cli_log_level", "logging_to_stderr"]
 
 # Chatty libraries: their debug output buries ours, even with --verbose.
-_QUIET = {"aiosqlite": logging.INFO, "httpcore": logging.INFO, "discord.http": logging.WARNING}
+# discord.gateway and discord.webhook log interaction tokens at DEBUG: never below INFO.
+_QUIET = {
+    "aiosqlite": logging.INFO,
+    "httpcore": logging.INFO,
+    "httpx": logging.WARNING,  # a line per request at INFO
+    "discord.http": logging.WARNING,
+    "discord.gateway": logging.INFO,
+    "discord.webhook": logging.INFO,
+}
 
 CLI_FORMAT = "paperboy: %(levelname)s: %(message)s"
 DETAILED_FORMAT = "%(asctime)s %(levelname)-8s %(name)s: %(message)s"

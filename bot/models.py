@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 # New-style arXiv ids (0704.0001 onwards) and old-style ones (hep-th/9901001), version optional.
 # [0-9], not \d: \d also matches other scripts' digits ("２４０１"), which are not arXiv ids.
@@ -58,6 +58,27 @@ def normalize_arxiv_id(text: str) -> str:
     ):
         return f"{found.group('archive')}/{found.group('number')}"
     raise InvalidPaperId(f"{text[:60]!r} is not an arXiv id (expected something like 2401.08541)")
+
+
+def parse_day(text: str, today: date | None = None) -> date:
+    """A day typed by a person: YYYY-MM-DD, "today" or "yesterday" (UTC).
+
+    ValueError with a hint for anything else (2024-02-30, 20240117, 2024-W03 ...).
+    """
+    cleaned = text.strip().lower()
+    today = today or datetime.now(UTC).date()
+    named = {"today": today, "yesterday": today - timedelta(days=1)}
+    if cleaned in named:
+        return named[cleaned]
+    try:
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", cleaned):
+            raise ValueError(text)
+        return date.fromisoformat(cleaned)
+    except ValueError:
+        shown = text if len(text) <= 40 else text[:39] + "…"
+        raise ValueError(
+            f"{shown!r} is not a real date; use YYYY-MM-DD (e.g. 2024-01-17), today or yesterday"
+        ) from None
 
 
 def is_video_url(url: str) -> bool:

@@ -483,7 +483,7 @@ def paper_list_page(
     *,
     title: str,
     page: int,
-    pages: int,
+    pages: int | None,
     first_rank: int,
     total: int | None,
 ) -> discord.Embed:
@@ -507,7 +507,7 @@ def paper_list_page(
         embed.description = "\n".join(lines)
     else:
         embed.description = "No papers."
-    footer = f"Page {page}/{pages}"
+    footer = f"Page {page}/{pages}" if pages else f"Page {page}"  # pages: None when unknown
     if total is not None:
         footer += f" · {total} paper{'' if total == 1 else 's'}"
     embed.set_footer(text=footer)

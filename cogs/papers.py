@@ -12,8 +12,8 @@ from discord.ext import commands
 
 from bot import render
 from bot.app import PaperBot, Services, UserError
-from bot.lookup import find_paper
-from bot.models import InvalidPaperId, Paper, normalize_arxiv_id
+from bot.lookup import fetch_and_store
+from bot.models import InvalidPaperId, Paper, normalize_arxiv_id, parse_day
 from cogs.views import PAGE_SIZE, Page, PageSource, PaperPages
 from storage.papers import (
     get_paper,
@@ -21,7 +21,6 @@ from storage.papers import (
     load_papers,
     papers_on_day,
     recent_days,
-    save_papers,
     top_papers,
 )
 from storage.search import papers_by_author, search_papers, suggest_authors, suggest_titles
@@ -39,14 +38,11 @@ def _quoted(text: str) -> str:
     return render.defuse_mentions(render.truncate(text, 80))
 
 
-def parse_day(text: str) -> date:
-    """A YYYY-MM-DD date typed by a member; UserError with a hint otherwise."""
+def _day(text: str) -> date:
     try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise UserError(
-            f"{text[:40]!r} is not a date; use YYYY-MM-DD, for example 2024-01-17."
-        ) from None
+        return parse_day(text)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
 
 
 class Papers(commands.Cog):
@@ -75,8 +71,8 @@ class Papers(commands.Cog):
             await interaction.response.send_message(empty, ephemeral=True)
             return
         view = PaperPages(title=title, source=source, owner_id=interaction.user.id, first=first)
+        view.last_interaction = interaction
         await interaction.response.send_message(embed=view.embed(), view=view, ephemeral=not public)
-        view.message = await interaction.original_response()
 
     async def _show_card(
         self, interaction: discord.Interaction, paper: Paper, *, public: bool
@@ -157,7 +153,9 @@ class Papers(commands.Cog):
         authors = await suggest_authors(self.store.reader, current[:MAX_QUERY], limit=25)
         return [
             app_commands.Choice(
-                name=render.autocomplete_name(a.name, suffix=f"({a.papers} papers)"),
+                name=render.autocomplete_name(
+                    a.name, suffix=f"({a.papers} paper{'' if a.papers == 1 else 's'})"
+                ),
                 value=a.name[:100],
             )
             for a in authors
@@ -179,11 +177,14 @@ class Papers(commands.Cog):
         if paper is None:
             # Hugging Face and arXiv can take seconds: acknowledge within Discord's 3 s first.
             await interaction.response.defer(ephemeral=not public, thinking=True)
-            services = self.services
-            found = await find_paper(services.huggingface, services.arxiv, paper_id)
-            async with self.store.write() as conn:
-                await save_papers(conn, [found], self.clock())
-            paper = await get_paper(self.store.reader, paper_id) or found
+            try:
+                paper = await fetch_and_store(
+                    self.store, self.services.sources, paper_id, self.clock()
+                )
+            except Exception:
+                if public:  # the error stays private: remove the public "thinking…" message
+                    await interaction.delete_original_response()
+                raise
         await self._show_card(interaction, paper, public=public)
 
     @paper.command(name="day", description="A day's Daily Papers, most upvoted first")
@@ -194,13 +195,14 @@ class Papers(commands.Cog):
         date: str | None = None,  # noqa: A002 - the option's name users see
         public: bool = False,
     ) -> None:
-        wanted = parse_day(date) if date else await latest_day(self.store.reader)
+        wanted = _day(date) if date else await latest_day(self.store.reader)
         if wanted is None:
             raise UserError("No Daily Papers are stored yet.")
         papers = await papers_on_day(self.store.reader, wanted)
 
         async def source(offset: int) -> Page:
-            return Page(papers[offset : offset + PAGE_SIZE], len(papers) > offset + PAGE_SIZE)
+            page = papers[offset : offset + PAGE_SIZE]
+            return Page(page, len(papers) > offset + PAGE_SIZE, total=len(papers))
 
         await self._send_list(
             interaction,
@@ -214,11 +216,10 @@ class Papers(commands.Cog):
     async def day_complete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        days = await recent_days(self.store.reader, limit=25)
+        days = await recent_days(self.store.reader, prefix=current.strip()[:10], limit=25)
         return [
             app_commands.Choice(name=f"{day.isoformat()} · {count} papers", value=day.isoformat())
             for day, count in days
-            if day.isoformat().startswith(current.strip())
         ]
 
     @paper.command(name="top", description="Most upvoted papers of the latest day, week or month")

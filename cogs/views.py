@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import discord
 
 from bot import render
+from bot.app import reply_ephemeral, user_message
 from bot.models import Paper
 
 log = logging.getLogger(__name__)
@@ -21,6 +22,7 @@ VIEW_TIMEOUT = 600.0  # seconds before the buttons are disabled
 class Page:
     papers: list[Paper]
     more: bool  # whether a next page exists
+    total: int | None = None  # papers in the whole list, when known
 
 
 # Fetches the page starting at `offset` (PAGE_SIZE papers).
@@ -41,18 +43,23 @@ class PaperPages(discord.ui.View):
         self.owner_id = owner_id
         self.page_number = 0
         self.page = first
-        self.message: discord.Message | discord.InteractionMessage | None = None
+        # The latest interaction on the list: its token (valid 15 minutes) edits the message
+        # when the view times out, however long ago the command itself ran.
+        self.last_interaction: discord.Interaction | None = None
         self._sync_controls()
 
     def embed(self) -> discord.Embed:
-        pages = self.page_number + (2 if self.page.more else 1)
+        total = self.page.total
+        if total is None and not self.page.more:  # the last page tells the total
+            total = self.page_number * PAGE_SIZE + len(self.page.papers)
+        pages = -(-total // PAGE_SIZE) if total is not None else None
         return render.paper_list_page(
             self.page.papers,
             title=self.title,
             page=self.page_number + 1,
             pages=pages,
             first_rank=self.page_number * PAGE_SIZE + 1,
-            total=None if self.page.more or self.page_number else len(self.page.papers),
+            total=total,
         )
 
     def _sync_controls(self) -> None:
@@ -65,6 +72,7 @@ class PaperPages(discord.ui.View):
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         if interaction.user.id == self.owner_id:
+            self.last_interaction = interaction
             return True
         await interaction.response.send_message(
             "Only the person who asked can use these buttons; run the command yourself.",
@@ -101,8 +109,13 @@ class PaperPages(discord.ui.View):
     async def on_timeout(self) -> None:
         for item in self.children:
             item.disabled = True  # type: ignore[attr-defined]
-        if self.message is not None:
+        if self.last_interaction is not None:
             try:
-                await self.message.edit(view=self)
-            except discord.HTTPException:  # message deleted or interaction token expired
+                await self.last_interaction.edit_original_response(view=self)
+            except discord.HTTPException:  # message deleted, or the token expired after all
                 log.debug("could not disable the controls of an expired list")
+
+    async def on_error(
+        self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item
+    ) -> None:
+        await reply_ephemeral(interaction, user_message(error, f"the list {self.title!r}"))

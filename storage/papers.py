@@ -432,15 +432,18 @@ async def store_info(db: aiosqlite.Connection) -> StoreInfo:
     )
 
 
-async def recent_days(db: aiosqlite.Connection, *, limit: int = 25) -> list[tuple[date, int]]:
-    """The most recent days with a stored list, newest first, with their paper counts."""
+async def recent_days(
+    db: aiosqlite.Connection, *, prefix: str = "", limit: int = 25
+) -> list[tuple[date, int]]:
+    """The most recent days with a stored list whose date starts with `prefix` ("2024-01"),
+    newest first, with their paper counts."""
     # One index seek per day (a GROUP BY would read every entry ever stored).
     rows = await db.execute_fetchall(
-        "WITH RECURSIVE d(day) AS (SELECT max(day) FROM daily_entries"
+        "WITH RECURSIVE d(day) AS (SELECT max(day) FROM daily_entries WHERE day < ?2"
         "  UNION ALL SELECT (SELECT max(day) FROM daily_entries WHERE day < d.day)"
-        "  FROM d WHERE d.day IS NOT NULL LIMIT ?)"
+        "  FROM d WHERE d.day >= ?1 LIMIT ?3)"
         " SELECT day, (SELECT count(*) FROM daily_entries e WHERE e.day = d.day)"
-        " FROM d WHERE day IS NOT NULL",
-        (limit + 1,),
+        " FROM d WHERE day >= ?1",
+        (prefix, prefix + "~", limit + 1),  # "~" sorts after every digit and "-"
     )
-    return [(date.fromisoformat(day), count) for day, count in rows]
+    return [(date.fromisoformat(day), count) for day, count in rows][:limit]

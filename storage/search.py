@@ -58,10 +58,10 @@ async def _word_matches(db: aiosqlite.Connection, columns: str, text: str, limit
     """
     expression = _expression(text)
     if len(tokens(text)[-1]) > PREFIX_INDEXED:
-        exact = match_expression(text, prefix_last=False)
-        found = await _newest_matches(db, "paper_fts", f"{columns} : ({exact})", limit)
-        if len(found) == limit:
-            return found
+        # Decided by a probe of fixed size, not by `limit`: every page must use the same query.
+        exact = f"{columns} : ({match_expression(text, prefix_last=False)})"
+        if len(await _newest_matches(db, "paper_fts", exact, CANDIDATES + 1)) > CANDIDATES:
+            return await _newest_matches(db, "paper_fts", exact, limit)
     return await _newest_matches(db, "paper_fts", f"{columns} : ({expression})", limit)
 
 

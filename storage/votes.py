@@ -88,14 +88,17 @@ async def trending(
 ) -> list[tuple[int, int]]:
     """(paper_pk, gain) of the papers whose upvotes grew most since `since`, biggest first.
 
-    The gain is the current count minus the count in force at `since` (0 for a paper first
-    seen after it). Only papers with a snapshot after `since` can have gained anything.
+    The gain is the current count minus the count in force at `since`; for a paper first seen
+    after `since`, minus its first observed count (its earlier history is unknown, and an old
+    paper merely looked up today has gained nothing).
     """
     at = to_iso(since)
     rows = await db.execute_fetchall(
-        "SELECT p.pk, p.upvotes - coalesce((SELECT v.upvotes FROM vote_snapshots v"
-        "   WHERE v.paper_pk = p.pk AND v.observed_at <= ?1"
-        "   ORDER BY v.observed_at DESC LIMIT 1), 0) AS gain"
+        "SELECT p.pk, p.upvotes - coalesce("
+        "   (SELECT v.upvotes FROM vote_snapshots v WHERE v.paper_pk = p.pk"
+        "     AND v.observed_at <= ?1 ORDER BY v.observed_at DESC LIMIT 1),"
+        "   (SELECT v.upvotes FROM vote_snapshots v WHERE v.paper_pk = p.pk"
+        "     ORDER BY v.observed_at LIMIT 1)) AS gain"
         " FROM papers p WHERE p.pk IN"
         "  (SELECT DISTINCT paper_pk FROM vote_snapshots WHERE observed_at > ?1)"
         " AND gain > 0 ORDER BY gain DESC, p.upvotes DESC, p.pk DESC LIMIT ?2 OFFSET ?3",

@@ -268,6 +268,31 @@ async def test_day_defaults_to_the_latest_day_ranked_by_votes(world):
     assert [c["value"] for c in choices] == ["2024-01-17", "2024-01-16"]
 
 
+async def test_list_controls_are_disabled_when_the_list_expires(world, monkeypatch):
+    monkeypatch.setattr("cogs.views.VIEW_TIMEOUT", 0.5)
+    interaction = await world.slash("paper search", query="diffusion")
+    await interaction.response()
+    await world.fake.click(await interaction.original(), label="▶")
+
+    def all_disabled(message: dict) -> bool:
+        controls = [c for row in message["components"] for c in row["components"]]
+        return bool(controls) and all(c.get("disabled") for c in controls)
+
+    expired = await interaction.original(where=all_disabled, timeout=5)
+    assert "Diffusion Model Study" in expired["embeds"][0]["description"]
+
+
+async def test_a_public_lookup_that_fails_tells_only_the_asker(world, sources):
+    sources.add("/api/papers/2401.00998", Reply.json({"error": "not found"}, 404))
+    sources.add("/api/query", Reply.file(OWN / "arxiv" / "empty.xml"))
+    interaction = await world.slash("paper show", id="2401.00998", public=True)
+    (reply,) = await interaction.wait_for_followups(1)
+    assert reply["flags"] & EPHEMERAL
+    assert "not found on Hugging Face or arXiv" in reply["content"]
+    public = [m for m in world.fake.messages(world.channel) if not m["flags"] & EPHEMERAL]
+    assert not any("not found" in (m.get("content") or "") for m in public)
+
+
 async def test_top_and_trending(world):
     top = _embed(await (await world.slash("paper top", period="week")).response())
     lines = [line for line in top["description"].splitlines() if line.strip()]
@@ -303,7 +328,7 @@ async def test_a_400_author_paper_fits_in_one_card(world):
     ("command", "options", "expected"),
     [
         ("paper show", {"id": "../../etc"}, "is not an arXiv id"),
-        ("paper day", {"date": "2024-02-30"}, "is not a date"),
+        ("paper day", {"date": "2024-02-30"}, "is not a real date"),
         ("paper search", {"query": '"a" NEAR(b) * -c'}, "No stored paper matches"),
         ("paper search", {"query": "🙂🙂"}, "nothing to search for"),
         (

@@ -264,7 +264,7 @@ async def test_fetch_when_the_source_is_unreachable(arun):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--date", "2024-02-30"], "'2024-02-30' is not a real date (expected YYYY-MM-DD)"),
+        (["--date", "2024-02-30"], "'2024-02-30' is not a real date; use YYYY-MM-DD"),
         (["--date", "2024-13-01"], "is not a real date"),
         (["--date", "20240101"], "is not a real date"),
         (["--date", "../../etc"], "is not a real date"),

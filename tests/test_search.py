@@ -499,3 +499,20 @@ async def test_paging_through_a_common_word_shows_each_paper_once(store: Store) 
         offset, more = offset + 10, page.more
 
     assert len(seen) == len(set(seen)) == count
+
+
+async def test_paging_is_stable_when_the_last_word_is_long(store: Store) -> None:
+    # "transformers" is longer than the prefix indexes: the choice between the exact word and
+    # the prefix must not flip from one page to the next.
+    await save(store, numbered(250, "Transformers {n}", month="2401"))
+    await save(store, numbered(100, "Transformersxl {n}", month="2402"))
+
+    seen: list[str] = []
+    offset, more = 0, True
+    while more:
+        page = await search_papers(store.reader, "transformers", limit=10, offset=offset)
+        seen += ids(page)
+        offset, more = offset + 10, page.more
+
+    assert len(seen) == len(set(seen))
+    assert len(seen) >= 250  # every "Transformers n" at least

@@ -29,7 +29,7 @@ from storage.papers import (
     top_papers,
 )
 from storage.search import papers_by_author, search_papers
-from storage.votes import upvote_history
+from storage.votes import trending, upvote_history
 
 DAY1 = date(2024, 1, 16)
 DAY2 = date(2024, 1, 17)
@@ -813,4 +813,27 @@ async def test_a_corrected_count_at_a_known_time_keeps_the_later_history(store: 
 
     history = await upvote_history(store.reader, pk)
     assert history[-1][1] == (await get_paper(store.reader, "2401.08541")).upvotes == 11
-    assert (later, 11) in history or history == [(T0, 11)]
+    # The first count seen at T0 stands (snapshots are append-only); the history stays intact.
+    assert history == [(T0, 9), (later, 11)]
+
+
+async def test_a_paper_first_seen_inside_the_window_has_not_trended(store: Store) -> None:
+    # An old paper looked up today arrives with 2,000 upvotes: that is not a gain.
+    since = T0 - timedelta(hours=24)
+    await save(store, [small_paper("2401.00001", upvotes=5)], at=since - timedelta(hours=1))
+    await save(store, [small_paper("2401.00001", upvotes=9)], at=T0)
+    await save(store, [small_paper("1706.03762", upvotes=2000)], at=T0)
+
+    gains = await trending(store.reader, since)
+
+    assert gains == [(paper_key("2401.00001"), 4)]
+
+
+async def test_a_paper_first_seen_inside_the_window_counts_from_its_first_count(
+    store: Store,
+) -> None:
+    since = T0 - timedelta(hours=24)
+    await save(store, [small_paper("2401.00002", upvotes=3)], at=T0 - timedelta(hours=5))
+    await save(store, [small_paper("2401.00002", upvotes=10)], at=T0)
+
+    assert await trending(store.reader, since) == [(paper_key("2401.00002"), 7)]
