@@ -567,11 +567,15 @@ def pack_embeds(embeds: Iterable[discord.Embed]) -> list[list[discord.Embed]]:
     return messages
 
 
-def help_embed(commands: Sequence[tuple[str, str]], *, title: str = "Commands") -> discord.Embed:
-    """One screen listing `commands` as (name, description) pairs: '`/paper show` — …' per line."""
+def help_embed(
+    commands: Sequence[tuple[str, str]], *, title: str = "Commands", intro: str = ""
+) -> discord.Embed:
+    """One screen: an optional intro paragraph, then `commands` as (name, description) pairs,
+    '`/paper show` — …' per line."""
     embed = discord.Embed(title=_plain(title, TITLE_LIMIT) or None, colour=COLOUR)
-    lines: list[str] = []
-    used = 0
+    intro = truncate(intro.strip(), 1000)
+    lines: list[str] = [intro, ""] if intro else []
+    used = len(intro) + 2 if intro else 0
     for index, (name, description) in enumerate(commands):
         clean = collapse_whitespace(name).replace("`", "'")
         line = f"`{truncate(clean, 100)}`"

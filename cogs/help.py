@@ -25,6 +25,14 @@ def command_lines(tree: app_commands.CommandTree) -> list[tuple[str, str]]:
     return lines
 
 
+ABOUT = (
+    "paperboy follows Hugging Face **Daily Papers**: every paper of every day, its upvotes over "
+    "time and its summaries, kept in a local store. Look papers up by title words, author, "
+    "arXiv id or day, see the top and trending ones, and page through the results. Answers are "
+    "private unless you set `public`."
+)
+
+
 class Help(commands.Cog):
     """The /help command; it lists whatever commands are loaded, so it never goes stale."""
 
@@ -33,7 +41,7 @@ class Help(commands.Cog):
 
     @app_commands.command(name="help", description="What paperboy does and how to use it")
     async def help(self, interaction: discord.Interaction) -> None:
-        embed = render.help_embed(command_lines(self.bot.tree))
+        embed = render.help_embed(command_lines(self.bot.tree), title="paperboy", intro=ABOUT)
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
 

@@ -12,6 +12,7 @@ import asyncio
 import os
 import subprocess
 import sys
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -64,48 +65,75 @@ def sources(server):
     return server
 
 
-@pytest.fixture
-async def world(tmp_path, sources, monkeypatch):
-    """A running bot connected to a fake Discord with one guild, alice and bob."""
-    # configure_endpoints changes discord.py class attributes; put them back afterwards.
-    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
-    monkeypatch.setattr(
-        discord.gateway.DiscordWebSocket,
-        "DEFAULT_GATEWAY",
-        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY,
+def bot_settings(tmp_path: Path, fake: FakeDiscord, sources, **extra: str):
+    return load_settings(
+        {
+            "DISCORD_TOKEN": TOKEN,
+            "PAPERBOY_DB": str(tmp_path / "bot.db"),
+            "HF_API_BASE": sources.url,
+            "ARXIV_API_BASE": sources.url,
+            "DISCORD_API_BASE": f"{fake.url}/api/v10",
+            "DISCORD_GATEWAY_URL": fake.gateway_url,
+            "HTTP_RETRIES": "0",
+            "HTTP_TIMEOUT": "2",
+            **extra,
+        },
+        env_file=None,
     )
+
+
+@asynccontextmanager
+async def running_bot(settings, fake: FakeDiscord, *, corpus_lists=()):
+    """The bot wired as `paperboy run` wires it, started in-process; stopped on exit."""
+    configure_endpoints(settings)
+    async with open_services(settings, clock=lambda: NOW) as services:
+        async with services.store.write() as conn:
+            for n, daily in enumerate(corpus_lists):
+                await save_daily_list(conn, daily, NOW - timedelta(hours=30 - n))
+        bot = PaperBot(services, guild_ready_timeout=0.05)
+        identified = fake.identify_count
+        task = asyncio.create_task(bot.start(TOKEN))
+        try:
+            await fake.wait_until_identified(identified + 1)
+            yield bot, services
+        finally:
+            await bot.close()
+            await asyncio.wait_for(task, 10)
+
+
+@pytest.fixture
+def discord_endpoints(monkeypatch):
+    """configure_endpoints changes discord.py class attributes; put them back afterwards."""
+    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
+    gateway = discord.gateway.DiscordWebSocket
+    monkeypatch.setattr(gateway, "DEFAULT_GATEWAY", gateway.DEFAULT_GATEWAY)
+
+
+@pytest.fixture
+async def world(tmp_path, sources, discord_endpoints):
+    """A running bot connected to a fake Discord with one guild, alice and bob."""
     guild = FakeGuild.create("Papers HQ", channels=["general"])
     alice = guild.add_member(FakeUser.create("alice")).user
     bob = guild.add_member(FakeUser.create("bob")).user
     async with FakeDiscord(guilds=[guild], token=TOKEN) as fake:
-        settings = load_settings(
-            {
-                "DISCORD_TOKEN": TOKEN,
-                "PAPERBOY_DB": str(tmp_path / "bot.db"),
-                "HF_API_BASE": sources.url,
-                "ARXIV_API_BASE": sources.url,
-                "DISCORD_API_BASE": f"{fake.url}/api/v10",
-                "DISCORD_GATEWAY_URL": fake.gateway_url,
-                "DEV_GUILD_ID": str(guild.id),
-                "HTTP_RETRIES": "0",
-                "HTTP_TIMEOUT": "2",
-            },
-            env_file=None,
-        )
-        configure_endpoints(settings)
-        async with open_services(settings, clock=lambda: NOW) as services:
-            async with services.store.write() as conn:
-                for n, daily in enumerate(corpus()):
-                    await save_daily_list(conn, daily, NOW - timedelta(hours=30 - n))
-            bot = PaperBot(services, guild_ready_timeout=0.05)
-            task = asyncio.create_task(bot.start(TOKEN))
-            try:
-                await fake.wait_until_identified()
-                await fake.wait_for_sync(guild)
-                yield World(fake, guild, alice, bob, bot, services)
-            finally:
-                await bot.close()
-                await asyncio.wait_for(task, 10)
+        settings = bot_settings(tmp_path, fake, sources, DEV_GUILD_ID=str(guild.id))
+        async with running_bot(settings, fake, corpus_lists=corpus()) as (bot, services):
+            await fake.wait_for_sync(guild)
+            yield World(fake, guild, alice, bob, bot, services)
+
+
+async def test_a_restart_with_the_same_commands_does_not_sync_again(
+    tmp_path, sources, discord_endpoints
+):
+    guild = FakeGuild.create("Papers HQ", channels=["general"])
+    async with FakeDiscord(guilds=[guild], token=TOKEN) as fake:
+        settings = bot_settings(tmp_path, fake, sources)  # no DEV_GUILD_ID: global commands
+        async with running_bot(settings, fake):
+            await fake.wait_for_sync(None)
+        async with running_bot(settings, fake):
+            pass
+        assert fake.sync_count == 1
+        assert {c["name"] for c in fake.synced_commands[None]} == {"paper", "help"}
 
 
 class World:
@@ -158,6 +186,7 @@ async def test_help_lists_every_command_privately(world):
     body = await (await world.slash("help")).response()
     assert body["data"]["flags"] & EPHEMERAL
     text = _text(_embed(body))
+    assert "Daily Papers" in text  # what the bot does, then every command
     for command in ("search", "author", "show", "day", "top", "trending"):
         assert f"/paper {command}" in text
 
