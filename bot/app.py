@@ -156,7 +156,8 @@ class PaperBot(commands.Bot):
     def commands_hash(self) -> str:
         """A hash of the global command tree as it would be sent to Discord."""
         payload = [command.to_dict(self.tree) for command in self.tree.get_commands()]
-        text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+        # Keyed by application: the same database used by another bot must sync that one too.
+        text = json.dumps([self.application_id, payload], sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -74,6 +74,24 @@ class Papers(commands.Cog):
         view.last_interaction = interaction
         await interaction.response.send_message(embed=view.embed(), view=view, ephemeral=not public)
 
+    async def _show_paper(
+        self, interaction: discord.Interaction, paper_id: str, *, public: bool
+    ) -> None:
+        """The paper's card; a paper not stored yet is fetched and stored first."""
+        paper = await get_paper(self.store.reader, paper_id)
+        if paper is None:
+            # Hugging Face and arXiv can take seconds: acknowledge within Discord's 3 s first.
+            await interaction.response.defer(ephemeral=not public, thinking=True)
+            try:
+                paper = await fetch_and_store(
+                    self.store, self.services.sources, paper_id, self.clock()
+                )
+            except Exception:
+                if public:  # the error stays private: remove the public "thinking…" message
+                    await interaction.delete_original_response()
+                raise
+        await self._show_card(interaction, paper, public=public)
+
     async def _show_card(
         self, interaction: discord.Interaction, paper: Paper, *, public: bool
     ) -> None:
@@ -96,12 +114,12 @@ class Papers(commands.Cog):
         query: app_commands.Range[str, 1, MAX_QUERY],
         public: bool = False,
     ) -> None:
-        try:  # a suggestion picked from autocomplete carries the paper id
+        try:  # a suggestion picked from autocomplete (or a pasted id) is one paper
             paper_id = normalize_arxiv_id(query)
         except InvalidPaperId:
             paper_id = None
-        if paper_id and (paper := await get_paper(self.store.reader, paper_id)):
-            await self._show_card(interaction, paper, public=public)
+        if paper_id:
+            await self._show_paper(interaction, paper_id, public=public)
             return
 
         async def source(offset: int) -> Page:
@@ -172,20 +190,7 @@ class Papers(commands.Cog):
         id: app_commands.Range[str, 1, MAX_QUERY],  # noqa: A002 - the option's name users see
         public: bool = False,
     ) -> None:
-        paper_id = normalize_arxiv_id(id)
-        paper = await get_paper(self.store.reader, paper_id)
-        if paper is None:
-            # Hugging Face and arXiv can take seconds: acknowledge within Discord's 3 s first.
-            await interaction.response.defer(ephemeral=not public, thinking=True)
-            try:
-                paper = await fetch_and_store(
-                    self.store, self.services.sources, paper_id, self.clock()
-                )
-            except Exception:
-                if public:  # the error stays private: remove the public "thinking…" message
-                    await interaction.delete_original_response()
-                raise
-        await self._show_card(interaction, paper, public=public)
+        await self._show_paper(interaction, normalize_arxiv_id(id), public=public)
 
     @paper.command(name="day", description="A day's Daily Papers, most upvoted first")
     @app_commands.describe(date="YYYY-MM-DD (default: the latest stored day)", public="Show to all")

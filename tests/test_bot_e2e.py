@@ -258,9 +258,10 @@ async def test_show_a_stored_paper_card(world):
     assert "<t:" in _text(card)  # the day it was listed, as a Discord timestamp
 
 
-async def test_show_fetches_an_unknown_paper_once(world, sources):
+@pytest.mark.parametrize(("command", "option"), [("paper show", "id"), ("paper search", "query")])
+async def test_show_fetches_an_unknown_paper_once(world, sources, command, option):
     sources.add("/api/papers/2510.00301", Reply.file(OWN / "hf" / "paper_2510.00301.json"))
-    interaction = await world.slash("paper show", id="2510.00301")
+    interaction = await world.slash(command, **{option: "2510.00301"})
     assert (await interaction.response())["type"] == 5  # deferred: the fetch may be slow
     card_message = await interaction.original()  # the followup replaces "thinking…"
     assert card_message["embeds"][0]["url"] == "https://arxiv.org/abs/2510.00301"
