@@ -22,6 +22,7 @@ CANDIDATES = 200  # newest matches considered for ranking
 # Author names considered for one lookup or suggestion: each costs an index probe, and a bare
 # surname ("wang") matches thousands of people, so only the most recently seen ones count.
 AUTHOR_CANDIDATES = 50
+SUBSTRING_BELOW = 20  # whole-word matches under which substring matches are added
 _WORD = re.compile(r"[^\W_]+")
 
 
@@ -124,7 +125,9 @@ async def search_papers(
     found = await _word_matches(db, "{title summary}", text, window + 1)
     more_beyond = len(found) > window
     found = found[:window]
-    if len(found) < window:
+    # Few whole-word matches: add titles holding the words inside longer words. The threshold
+    # does not depend on the page asked for, so every page is cut from the same candidates.
+    if len(found) < SUBSTRING_BELOW:
         found += await _substring_matches(db, text, window - len(found), set(found))
     ranked: list[int] = []
     for start in range(0, len(found), CANDIDATES):
