@@ -1,0 +1,1 @@
+"""Benchmarks for the paperboy store (synthetic corpus + ingest/query timings)."""
