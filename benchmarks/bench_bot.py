@@ -10,7 +10,7 @@ tests/test_bot_e2e.py (`configure_endpoints`, `open_services`, `PaperBot`) again
 tests/fake_discord.py, and sends INTERACTION_CREATEs through the fake gateway from C workers,
 each keeping one interaction in flight (a closed loop). The latency of an interaction is the
 fake's `acknowledged_after`: from the moment the fake creates the INTERACTION_CREATE to the
-moment it accepts the bot's callback. See benchmarks/README.md ("Bot latency").
+moment it accepts the bot's callback. See benchmarks/README_bot.md ("Bot latency").
 
 The fake Discord runs in the bot's process and event loop (as in the e2e tests), so its own work
 (JSON, websocket frames, HTTP handling, message validation) is inside the numbers; the /help
@@ -712,12 +712,16 @@ def print_diagnostics(runs: list[LevelRun]) -> None:
     )
     gen2 = [t for r in runs for g, t in r.gc_pauses if g == 2]
     young = [t for r in runs for g, t in r.gc_pauses if g < 2]
+    full = f"{len(gen2)} full"
+    if gen2:
+        found = median_of([c for r in runs for c in r.gc_collected])
+        full += (
+            f" (max {max(gen2) * 1000:.0f} ms, total {sum(gen2) * 1000:.0f} ms,"
+            f" {found:,.0f} unreachable objects found by a median one)"
+        )
     print(
         f"  event loop: 5 ms sleep overshoot p99 {lag99:.2f} ms, max {lagmax:.1f} ms | GC pauses:"
-        f" {len(young)} young (max {max(young, default=0) * 1000:.1f} ms), {len(gen2)} full"
-        f" (max {max(gen2, default=0) * 1000:.0f} ms, total {sum(gen2) * 1000:.0f} ms,"
-        f" {median_of([c for r in runs for c in r.gc_collected]):,.0f} unreachable objects"
-        " found by a median one)"
+        f" {len(young)} young (max {max(young, default=0) * 1000:.1f} ms), {full}"
     )
     violations = sum(r.violations for r in runs)
     print(f"  fake Discord violations: {violations}")
@@ -1018,14 +1022,14 @@ async def bench_store_at(
         requests = request_sequence(pools, args.requests, args.seed + 1000)
         readers = sorted({1, 2, 4, args.readers})
         await storage_alone(path, requests, levels, readers)
-        for concurrency, f in floors.items():
-            lat = f.latencies()
-            overall[-concurrency] = {
-                "p50": pct(lat, 0.5),
-                "p90": pct(lat, 0.9),
-                "p99": pct(lat, 0.99),
-                "max": max(lat),
-            }
+    for concurrency, f in floors.items():
+        lat = f.latencies()
+        overall[-concurrency] = {
+            "p50": pct(lat, 0.5),
+            "p90": pct(lat, 0.9),
+            "p99": pct(lat, 0.99),
+            "max": max(lat),
+        }
     return overall
 
 
@@ -1082,7 +1086,7 @@ async def amain(args: argparse.Namespace) -> None:
         print("\n== Summary: overall latency (ms), medians over rounds ==")
         print(f"  {'store':<22} {'C':>3} | {'p50':>7} {'p90':>7} {'p99':>7} {'max':>7}")
         rows = [(f"{papers:,} papers", c, big[c]) for c in levels]
-        rows += [("/help only (floor)", -c, big[c]) for c in sorted(big) if c < 0]
+        rows += [("/help only (floor)", -c, big[c]) for c in sorted(big, reverse=True) if c < 0]
         rows += [(f"{args.baseline_papers:,} papers", c, tiny[c]) for c in tiny]
         for name, c, row in rows:
             print(
