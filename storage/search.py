@@ -23,6 +23,7 @@ CANDIDATES = 200  # newest matches considered for ranking
 # surname ("wang") matches thousands of people, so only the most recently seen ones count.
 AUTHOR_CANDIDATES = 50
 SUBSTRING_BELOW = 20  # whole-word matches under which substring matches are added
+SUBSTRING_ROWS = 100  # trigram candidates read (with their titles) for that fallback
 _WORD = re.compile(r"[^\W_]+")
 
 
@@ -81,7 +82,7 @@ async def _substring_matches(
     longest = max(words, key=len)  # letters and digits only: nothing LIKE treats specially
     rows = await db.execute_fetchall(
         "SELECT rowid, title FROM title_trigrams WHERE title LIKE ? ORDER BY rowid DESC LIMIT ?",
-        (f"%{longest}%", 4 * (window + len(exclude))),
+        (f"%{longest}%", SUBSTRING_ROWS),
     )
     found = [
         rowid
