@@ -11,9 +11,8 @@ import aiosqlite
 
 from bot.models import OLD_ARCHIVES, DailyList, Paper, Summary
 from storage.search_text import fold
+from storage.sql import chunks, marks
 from storage.votes import from_iso, record_upvotes, to_iso
-
-CHUNK = 900  # stays under SQLite's bound-parameter limit in IN (...) lists
 
 
 def paper_key(arxiv_id: str) -> int:
@@ -81,15 +80,6 @@ def _summary_text(summaries: Iterable[tuple[str, str, str]]) -> str:
     return fold(" ".join(" ".join(json.loads(bullets)) for _, _, bullets in summaries))
 
 
-def _chunks(items: Sequence, size: int = CHUNK) -> Iterable[Sequence]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def _marks(count: int) -> str:
-    return ",".join("?" * count)
-
-
 async def save_papers(
     conn: aiosqlite.Connection, papers: Iterable[Paper], observed_at: datetime
 ) -> SaveStats:
@@ -134,7 +124,7 @@ async def save_papers(
     if inserts:
         await conn.executemany(
             f"INSERT INTO papers (pk, id, {', '.join(_COLUMNS)}, updated_at)"
-            f" VALUES ({_marks(len(_COLUMNS) + 3)})",
+            f" VALUES ({marks(len(_COLUMNS) + 3)})",
             inserts,
         )
         rows = [(pk, fold(batch[pk].title)) for pk, *_ in inserts]
@@ -193,9 +183,9 @@ async def save_daily_list(
 
 async def _existing_rows(conn: aiosqlite.Connection, pks: list[int]) -> dict[int, dict]:
     found = {}
-    for chunk in _chunks(pks):
+    for chunk in chunks(pks):
         rows = await conn.execute_fetchall(
-            f"SELECT pk, {', '.join(_COLUMNS)} FROM papers WHERE pk IN ({_marks(len(chunk))})",
+            f"SELECT pk, {', '.join(_COLUMNS)} FROM papers WHERE pk IN ({marks(len(chunk))})",
             chunk,
         )
         for pk, *values in rows:
@@ -206,10 +196,10 @@ async def _existing_rows(conn: aiosqlite.Connection, pks: list[int]) -> dict[int
 async def _authors_of(conn: aiosqlite.Connection, pks: list[int]) -> dict[int, list[str]]:
     """Stored author names of each paper, in order."""
     names: dict[int, list[str]] = {}
-    for chunk in _chunks(pks):
+    for chunk in chunks(pks):
         rows = await conn.execute_fetchall(
             "SELECT pa.paper_pk, a.name FROM paper_authors pa JOIN authors a ON a.id = pa.author_id"
-            f" WHERE pa.paper_pk IN ({_marks(len(chunk))}) ORDER BY pa.paper_pk, pa.position",
+            f" WHERE pa.paper_pk IN ({marks(len(chunk))}) ORDER BY pa.paper_pk, pa.position",
             chunk,
         )
         for pk, name in rows:
@@ -221,9 +211,9 @@ async def _author_ids(conn: aiosqlite.Connection, names: set[str]) -> dict[str, 
     """Ids of the given author names, creating (and indexing) the missing ones."""
     ids: dict[str, int] = {}
     wanted = sorted(names)  # probing the name index in order keeps its pages hot
-    for chunk in _chunks(wanted):
+    for chunk in chunks(wanted):
         rows = await conn.execute_fetchall(
-            f"SELECT name, id FROM authors WHERE name IN ({_marks(len(chunk))})", chunk
+            f"SELECT name, id FROM authors WHERE name IN ({marks(len(chunk))})", chunk
         )
         ids.update(rows)
     missing = [name for name in wanted if name not in ids]
@@ -241,18 +231,21 @@ async def _author_ids(conn: aiosqlite.Connection, names: set[str]) -> dict[str, 
     return ids
 
 
+AUTHOR_TOKEN_PREFIX = "a"
+
+
 def author_token(author_id: int) -> str:
     """The token standing for an author in the author_papers index."""
-    return f"a{author_id}"
+    return f"{AUTHOR_TOKEN_PREFIX}{author_id}"
 
 
 async def _link_authors(
     conn: aiosqlite.Connection, authors: dict[int, list[str]], replace: list[int]
 ) -> None:
-    for chunk in _chunks(replace):
-        marks = _marks(len(chunk))
-        await conn.execute(f"DELETE FROM paper_authors WHERE paper_pk IN ({marks})", chunk)
-        await conn.execute(f"DELETE FROM author_papers WHERE rowid IN ({marks})", chunk)
+    for chunk in chunks(replace):
+        placeholders = marks(len(chunk))
+        await conn.execute(f"DELETE FROM paper_authors WHERE paper_pk IN ({placeholders})", chunk)
+        await conn.execute(f"DELETE FROM author_papers WHERE rowid IN ({placeholders})", chunk)
     ids = await _author_ids(conn, {name for names in authors.values() for name in names})
     await conn.executemany(
         "INSERT INTO author_papers (rowid, author_ids) VALUES (?, ?)",
@@ -280,10 +273,10 @@ async def _save_summaries(
         for s in items
     }
     stored = {}
-    for chunk in _chunks(list(summaries)):
+    for chunk in chunks(list(summaries)):
         rows = await conn.execute_fetchall(
             "SELECT paper_pk, language, source, bullets, observed_at FROM summaries"
-            f" WHERE paper_pk IN ({_marks(len(chunk))})",
+            f" WHERE paper_pk IN ({marks(len(chunk))})",
             chunk,
         )
         stored.update(
@@ -323,10 +316,10 @@ _PAPER_COLUMNS = f"pk, id, {', '.join(_COLUMNS)}, upvotes"
 async def load_papers(db: aiosqlite.Connection, pks: Sequence[int]) -> list[Paper]:
     """Full papers (authors, summaries, days) for the given keys, in the given order."""
     by_pk: dict[int, Paper] = {}
-    for chunk in _chunks(list(dict.fromkeys(pks))):
-        marks = _marks(len(chunk))
+    for chunk in chunks(list(dict.fromkeys(pks))):
+        placeholders = marks(len(chunk))
         for row in await db.execute_fetchall(
-            f"SELECT {_PAPER_COLUMNS} FROM papers WHERE pk IN ({marks})", chunk
+            f"SELECT {_PAPER_COLUMNS} FROM papers WHERE pk IN ({placeholders})", chunk
         ):
             pk, paper_id, *values, upvotes = row
             col = dict(zip(_COLUMNS, values, strict=True))
@@ -350,12 +343,13 @@ async def load_papers(db: aiosqlite.Connection, pks: Sequence[int]) -> list[Pape
             by_pk[pk].authors = names
         for pk, language, source, bullets in await db.execute_fetchall(
             "SELECT paper_pk, language, source, bullets FROM summaries"
-            f" WHERE paper_pk IN ({marks}) ORDER BY paper_pk, language, source",
+            f" WHERE paper_pk IN ({placeholders}) ORDER BY paper_pk, language, source",
             chunk,
         ):
             by_pk[pk].summaries.append(Summary(language, source, json.loads(bullets)))
         for pk, day in await db.execute_fetchall(
-            f"SELECT paper_pk, day FROM daily_entries WHERE paper_pk IN ({marks}) ORDER BY day",
+            "SELECT paper_pk, day FROM daily_entries"
+            f" WHERE paper_pk IN ({placeholders}) ORDER BY day",
             chunk,
         ):
             by_pk[pk].days.append(date.fromisoformat(day))

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 import aiosqlite
 
 from bot.models import Paper
-from storage.papers import author_token, load_papers
+from storage.papers import AUTHOR_TOKEN_PREFIX, author_token, load_papers
 from storage.search_text import PREFIX_INDEXED, fold, match_expression, tokens
+from storage.sql import marks
 
 CANDIDATES = 200  # newest matches considered for ranking
 # Author names considered for one lookup or suggestion: each costs an index probe, and a bare
@@ -142,7 +143,7 @@ async def _rank_by_title(db: aiosqlite.Connection, pks: list[int], text: str) ->
     if not pks:
         return []
     rows = await db.execute_fetchall(
-        f"SELECT pk, title, upvotes FROM papers WHERE pk IN ({','.join('?' * len(pks))})", pks
+        f"SELECT pk, title, upvotes FROM papers WHERE pk IN ({marks(len(pks))})", pks
     )
     words, phrase = tokens(text), " ".join(tokens(text))
     scored = sorted(
@@ -162,7 +163,7 @@ async def suggest_titles(db: aiosqlite.Connection, text: str, *, limit: int = 25
         found += await _substring_matches(db, text, limit - len(found), set(found))
     best = (await _rank_by_title(db, found, text))[:limit]
     rows = await db.execute_fetchall(
-        f"SELECT pk, id, title, upvotes FROM papers WHERE pk IN ({','.join('?' * len(best))})",
+        f"SELECT pk, id, title, upvotes FROM papers WHERE pk IN ({marks(len(best))})",
         best,
     )
     by_pk = {pk: Paper(id=paper_id, title=title, upvotes=up) for pk, paper_id, title, up in rows}
@@ -220,10 +221,10 @@ async def suggest_authors(
         return []
     rows = await db.execute_fetchall(
         "SELECT a.name,"
-        " (SELECT count(*) FROM author_papers WHERE author_papers MATCH 'a' || a.id)"
+        " (SELECT count(*) FROM author_papers WHERE author_papers MATCH ?3 || a.id)"
         " FROM authors a WHERE a.id IN"
-        " (SELECT rowid FROM author_fts WHERE author_fts MATCH ? ORDER BY rowid DESC LIMIT ?)",
-        (expression, AUTHOR_CANDIDATES),
+        " (SELECT rowid FROM author_fts WHERE author_fts MATCH ?1 ORDER BY rowid DESC LIMIT ?2)",
+        (expression, AUTHOR_CANDIDATES, AUTHOR_TOKEN_PREFIX),
     )
     typed = " ".join(tokens(text))
     rows = [row for row in rows if row[1] > 0]  # a name left behind by a corrected author list

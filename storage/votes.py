@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import aiosqlite
 
-CHUNK = 900
+from storage.sql import chunks, marks
 
 
 def to_iso(moment: datetime) -> str:
@@ -37,11 +37,10 @@ async def record_upvotes(
     at = to_iso(observed_at)
     previous: dict[int, int] = {}
     known = [pk for pk, _ in counts if pk not in new_pks]
-    for start in range(0, len(known), CHUNK):
-        chunk = known[start : start + CHUNK]
+    for chunk in chunks(known):
         rows = await conn.execute_fetchall(
             "SELECT v.paper_pk, v.upvotes FROM vote_snapshots v"
-            f" WHERE v.paper_pk IN ({','.join('?' * len(chunk))}) AND v.observed_at = ("
+            f" WHERE v.paper_pk IN ({marks(len(chunk))}) AND v.observed_at = ("
             "  SELECT max(observed_at) FROM vote_snapshots"
             "  WHERE paper_pk = v.paper_pk AND observed_at <= ?)",
             (*chunk, at),
