@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import aiosqlite
 
 from bot.models import Paper
-from storage.papers import AUTHOR_TOKEN_PREFIX, author_token, load_papers
+from storage.papers import AUTHOR_TOKEN_PREFIX, author_token, load_papers, paper_key
 from storage.search_text import PREFIX_INDEXED, fold, match_expression, tokens
 from storage.sql import marks
 
@@ -131,27 +131,28 @@ async def search_papers(
     # does not depend on the page asked for, so every page is cut from the same candidates.
     if len(found) < SUBSTRING_BELOW:
         found += await _substring_matches(db, text, window - len(found), set(found))
-    ranked: list[int] = []
+    ranked: list[Paper] = []
     for start in range(0, len(found), CANDIDATES):
         ranked += await _rank_by_title(db, found[start : start + CANDIDATES], text)
-    page = ranked[offset : offset + limit]
+    page = [paper_key(paper.id) for paper in ranked[offset : offset + limit]]
     more = more_beyond or len(ranked) > offset + limit
     return SearchPage(await load_papers(db, page), more=more)
 
 
-async def _rank_by_title(db: aiosqlite.Connection, pks: list[int], text: str) -> list[int]:
+async def _rank_by_title(db: aiosqlite.Connection, pks: list[int], text: str) -> list[Paper]:
+    """The papers behind `pks` (id, title, upvotes only), best title match first."""
     if not pks:
         return []
     rows = await db.execute_fetchall(
-        f"SELECT pk, title, upvotes FROM papers WHERE pk IN ({marks(len(pks))})", pks
+        f"SELECT pk, id, title, upvotes FROM papers WHERE pk IN ({marks(len(pks))})", pks
     )
     words, phrase = tokens(text), " ".join(tokens(text))
     scored = sorted(
         rows,
-        key=lambda row: (_title_score(words, phrase, row[1]), row[2] or 0, row[0]),
+        key=lambda row: (_title_score(words, phrase, row[2]), row[3] or 0, row[0]),
         reverse=True,
     )
-    return [pk for pk, _, _ in scored]
+    return [Paper(id=paper_id, title=title, upvotes=up) for _, paper_id, title, up in scored]
 
 
 async def suggest_titles(db: aiosqlite.Connection, text: str, *, limit: int = 25) -> list[Paper]:
@@ -161,13 +162,7 @@ async def suggest_titles(db: aiosqlite.Connection, text: str, *, limit: int = 25
     found = await _word_matches(db, "{title}", text, CANDIDATES // 2)
     if len(found) < limit:
         found += await _substring_matches(db, text, limit - len(found), set(found))
-    best = (await _rank_by_title(db, found, text))[:limit]
-    rows = await db.execute_fetchall(
-        f"SELECT pk, id, title, upvotes FROM papers WHERE pk IN ({marks(len(best))})",
-        best,
-    )
-    by_pk = {pk: Paper(id=paper_id, title=title, upvotes=up) for pk, paper_id, title, up in rows}
-    return [by_pk[pk] for pk in best if pk in by_pk]
+    return (await _rank_by_title(db, found, text))[:limit]
 
 
 async def _matching_authors(db: aiosqlite.Connection, name: str) -> list[tuple[int, str]]:
