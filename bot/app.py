@@ -30,7 +30,7 @@ from storage.state import get_state, set_state
 log = logging.getLogger(__name__)
 
 # Loaded in this order by setup_hook; an explicit list, so what runs is what is listed here.
-EXTENSIONS = ("cogs.papers", "cogs.help")
+EXTENSIONS = ("cogs.papers", "cogs.digest", "cogs.help")
 SYNCED_HASH_KEY = "synced_commands_hash"
 
 

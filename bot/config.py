@@ -32,6 +32,9 @@ ENV_VARS = {
     "log_level": "LOG_LEVEL",
     "http_timeout": "HTTP_TIMEOUT",
     "http_retries": "HTTP_RETRIES",
+    "ingest_interval": "INGEST_INTERVAL_SECONDS",
+    "post_check_interval": "POST_CHECK_SECONDS",
+    "discord_requests_per_second": "DISCORD_REQUESTS_PER_SECOND",
 }
 
 
@@ -53,6 +56,11 @@ class Settings:
     log_level: str = "INFO"
     http_timeout: float = 20.0  # seconds, per request
     http_retries: int = 3  # extra attempts after a timeout, 5xx or 429
+    ingest_interval: float = 1800.0  # seconds between polls of today's and yesterday's lists
+    post_check_interval: float = 60.0  # seconds between checks for digests that are due
+    # Channel messages the bot sends per second at most (Discord's global limit is 50/s; the
+    # rest is headroom for other requests). Slash-command answers are not counted by Discord.
+    discord_requests_per_second: float = 45.0
 
     def __repr__(self) -> str:
         parts = []
@@ -102,6 +110,19 @@ def load_settings(
         log_level=_log_level(get("log_level")) or defaults.log_level,
         http_timeout=_timeout(get("http_timeout"), defaults.http_timeout),
         http_retries=_retries(get("http_retries"), defaults.http_retries),
+        ingest_interval=_positive(
+            "INGEST_INTERVAL_SECONDS", get("ingest_interval"), defaults.ingest_interval, "1800"
+        ),
+        post_check_interval=_positive(
+            "POST_CHECK_SECONDS", get("post_check_interval"), defaults.post_check_interval, "60"
+        ),
+        discord_requests_per_second=_positive(
+            "DISCORD_REQUESTS_PER_SECOND",
+            get("discord_requests_per_second"),
+            defaults.discord_requests_per_second,
+            "45",
+            "number of requests",
+        ),
     )
 
 
@@ -145,17 +166,23 @@ def _log_level(value: str | None) -> str | None:
 
 
 def _timeout(value: str | None, default: float) -> float:
+    return _positive("HTTP_TIMEOUT", value, default, "20")
+
+
+def _positive(
+    name: str, value: str | None, default: float, example: str, what: str = "number of seconds"
+) -> float:
     if value is None:
         return default
     try:
-        seconds = float(value)
+        number = float(value)
     except ValueError:
-        seconds = math.nan
-    if not math.isfinite(seconds) or seconds <= 0:
+        number = math.nan
+    if not math.isfinite(number) or number <= 0:
         raise ConfigError(
-            f"HTTP_TIMEOUT must be a positive number of seconds (such as 20), not {_show(value)}."
+            f"{name} must be a positive {what} (such as {example}), not {_show(value)}."
         )
-    return seconds
+    return number
 
 
 def _retries(value: str | None, default: int) -> int:

@@ -303,8 +303,9 @@ def _sentences(text: str) -> list[str]:
 
 
 def _pick_summary(paper: Paper, language: str | None) -> tuple[str, list[str]] | None:
-    """(markdown label, raw bullets): the summary in `language`, else the first stored one, else
-    Hugging Face's AI summary, else the first sentences of the abstract; None without any."""
+    """(markdown label, raw bullets), in this order of preference: a stored summary in
+    `language` (any stored one when `language` is None), Hugging Face's AI summary, the first
+    sentences of the abstract, a stored summary in another language; None without any."""
     stored = [s for s in paper.summaries if any(b.strip() for b in s.bullets)]
     chosen: Summary | None = None
     if language:
@@ -313,22 +314,23 @@ def _pick_summary(paper: Paper, language: str | None) -> tuple[str, list[str]] |
             (s for s in stored if s.language.casefold().split("-")[0] == wanted.split("-")[0]),
             None,
         )
-    chosen = chosen or (stored[0] if stored else None)
-    if chosen:
-        language_label = _plain(chosen.language, 20)
-        source = _plain(_SOURCE_LABELS.get(chosen.source, chosen.source), 40)
-        return f"Summary ({language_label}, {source})", chosen.bullets
-    if paper.ai_summary and paper.ai_summary.strip():
+    elif stored:
+        chosen = stored[0]
+    if chosen is None and paper.ai_summary and paper.ai_summary.strip():
         return "AI summary (Hugging Face)", [paper.ai_summary]
-    sentences = _sentences(paper.abstract)
-    if not sentences:
+    if chosen is None and (sentences := _sentences(paper.abstract)):
+        picked = [sentences[0]]
+        for sentence in sentences[1:ABSTRACT_SENTENCES]:
+            if sum(map(len, picked)) + len(sentence) > ABSTRACT_CHARS:
+                break
+            picked.append(sentence)
+        return "From the abstract", picked
+    chosen = chosen or (stored[0] if stored else None)  # another language beats nothing
+    if chosen is None:
         return None
-    picked = [sentences[0]]
-    for sentence in sentences[1:ABSTRACT_SENTENCES]:
-        if sum(map(len, picked)) + len(sentence) > ABSTRACT_CHARS:
-            break
-        picked.append(sentence)
-    return "From the abstract", picked
+    language_label = _plain(chosen.language, 20)
+    source = _plain(_SOURCE_LABELS.get(chosen.source, chosen.source), 40)
+    return f"Summary ({language_label}, {source})", chosen.bullets
 
 
 def _summary_block(paper: Paper, language: str | None, budget: int) -> str | None:
@@ -396,14 +398,20 @@ def _days_text(days: Sequence[date]) -> str:
     return shown + (f" +{hidden} more" if hidden > 0 else "")
 
 
-def paper_card(paper: Paper, *, language: str | None = None) -> discord.Embed:
+def paper_card(
+    paper: Paper, *, language: str | None = None, rank: int | None = None
+) -> discord.Embed:
     """One paper as an embed: linked title, summary, votes, listed days, authors, links, picture.
 
-    The description holds the summary in `language` when the paper has one, else its first stored
-    summary, else Hugging Face's AI summary, else the first sentences of the abstract, labelled by
-    source. The result always satisfies every Discord embed limit (``len(embed) <= 6000``).
+    The description holds the summary in `language` when the paper has one (any stored summary
+    when `language` is None), else Hugging Face's AI summary, else the first sentences of the
+    abstract, labelled by source. `rank` prefixes the title ("3. "), as in a digest. The result
+    always satisfies every Discord embed limit (``len(embed) <= 6000``).
     """
-    title = _plain(paper.title, TITLE_LIMIT) or _plain(paper.id, TITLE_LIMIT)
+    prefix = f"{rank}. " if rank is not None else ""
+    title = prefix + (
+        _plain(paper.title, TITLE_LIMIT - len(prefix)) or _plain(paper.id, TITLE_LIMIT)
+    )
     embed = discord.Embed(title=title, url=paper.arxiv_url, colour=COLOUR)
 
     embed.add_field(name="Upvotes", value="–" if paper.upvotes is None else f"▲ {paper.upvotes}")

@@ -133,7 +133,7 @@ async def test_a_restart_with_the_same_commands_does_not_sync_again(
         async with running_bot(settings, fake):
             pass
         assert fake.sync_count == 1
-        assert {c["name"] for c in fake.synced_commands[None]} == {"paper", "help"}
+        assert {c["name"] for c in fake.synced_commands[None]} == {"paper", "digest", "help"}
 
 
 class World:
@@ -173,7 +173,7 @@ def _text(embed: dict) -> str:
 async def test_commands_are_synced_to_the_dev_guild(world):
     synced = world.fake.synced_commands[world.guild.id]
     names = {command["name"] for command in synced}
-    assert names == {"paper", "help"}
+    assert names == {"paper", "digest", "help"}
     paper = next(c for c in synced if c["name"] == "paper")
     assert {o["name"] for o in paper["options"]} == {
         "search", "author", "show", "day", "top", "trending"

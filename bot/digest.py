@@ -1,0 +1,562 @@
+"""The daily digest: what a day's digest holds, how it is split into messages, posting it once
+(resuming an interrupted post), keeping its vote counts live, and members' vote buttons.
+
+Posting is idempotent through the posts log (storage/posts.py): the (channel, day) row and its
+plan are written before the first message, each message id right after Discord returns it, and
+the row is marked posted at the end. A post interrupted between Discord creating a message and
+the bot recording its id is resumed by looking for that message in the channel's recent
+history first (this needs Read Message History; without it the message may be sent twice).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import aiohttp
+import discord
+
+from bot import render
+from bot.errors import UserError
+from bot.models import Paper
+from storage.db import Store
+from storage.member_votes import DOWN, UP, WITHDRAWN, toggle_vote, vote_counts
+from storage.papers import load_papers, paper_key, papers_on_day
+from storage.posts import (
+    FAILED,
+    POSTED,
+    Post,
+    begin_post,
+    fail_post,
+    finish_post,
+    live_posts,
+    record_message,
+    restart_post,
+    set_shown,
+)
+from storage.subscriptions import Subscription, record_failure
+
+log = logging.getLogger(__name__)
+
+CARDS_PER_MESSAGE = 5  # one row of buttons per card, and Discord allows 5 rows a message
+PACK_BUDGET = 5600  # embed characters a message is packed to: room under 6,000 for later edits
+COMPACT_PER_MESSAGE = 15  # papers per message in the compact format (one embed)
+LIVE_FOR = timedelta(days=3)  # a posted digest's counts are kept current this long
+RETRY_AFTER = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=25))
+LABEL_TITLE_CHARS = 45
+HF_DAY_URL = "https://huggingface.co/papers/date/{day}"
+
+
+@dataclass(frozen=True, slots=True)
+class DigestOptions:
+    """How a channel wants its digest; a subscription's settings, or the defaults."""
+
+    top: int | None = None
+    min_votes: int = 0
+    language: str | None = "en"
+    format: str = "cards"
+
+    @classmethod
+    def of(cls, sub: Subscription | None) -> DigestOptions:
+        if sub is None:
+            return cls()
+        return cls(top=sub.top, min_votes=sub.min_votes, language=sub.language, format=sub.format)
+
+
+# --- what a digest holds, and its messages --------------------------------------------------
+
+
+def select_papers(papers: Sequence[Paper], options: DigestOptions) -> list[Paper]:
+    """The papers a digest shows, in order: upvotes filter first, then the top N."""
+    kept = [p for p in papers if (p.upvotes or 0) >= options.min_votes]
+    return kept[: options.top] if options.top else kept
+
+
+def make_plan(day: date, listed: int, papers: Sequence[Paper], options: DigestOptions) -> dict:
+    """Which papers go in which message. Part 0 is the header; an empty day has no parts.
+
+    Cards are packed up to CARDS_PER_MESSAGE per message and PACK_BUDGET characters; compact
+    lists take COMPACT_PER_MESSAGE papers a message.
+    """
+    parts: list[list[str]] = []
+    if papers:
+        parts.append([])  # the header
+        if options.format == "compact":
+            ids = [p.id for p in papers]
+            parts += [
+                ids[i : i + COMPACT_PER_MESSAGE] for i in range(0, len(ids), COMPACT_PER_MESSAGE)
+            ]
+        else:
+            current: list[str] = []
+            size = 0
+            for rank, paper in enumerate(papers, 1):
+                length = len(render.paper_card(paper, language=options.language, rank=rank))
+                if current and (len(current) == CARDS_PER_MESSAGE or size + length > PACK_BUDGET):
+                    parts.append(current)
+                    current, size = [], 0
+                current.append(paper.id)
+                size += length
+            parts.append(current)
+    return {
+        "day": day.isoformat(),
+        "format": options.format,
+        "language": options.language,
+        "listed": listed,
+        "top": options.top,
+        "min_votes": options.min_votes,
+        "parts": parts,
+    }
+
+
+@dataclass(slots=True)
+class Rendered:
+    """One message of a digest, ready to send or to edit in."""
+
+    content: str | None
+    embeds: list[discord.Embed]
+    view: discord.ui.View | None
+
+    def payload_key(self) -> str:
+        """A hash of what the message shows: an edit is needed only when it changes."""
+        data = {
+            "content": self.content,
+            "embeds": [e.to_dict() for e in self.embeds],
+            "components": self.view.to_components() if self.view else [],
+        }
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:32]
+
+    def signature(self) -> tuple:
+        return _signature(self.content, self.embeds)
+
+
+def _signature(content: str | None, embeds: Sequence[discord.Embed]) -> tuple:
+    """What identifies a digest message in the channel history: its first line, its embeds."""
+    first_line = (content or "").split("\n", 1)[0]
+    return first_line, tuple((e.url or e.title or "") for e in embeds)
+
+
+def header_text(plan: dict, *, preview: bool = False) -> str:
+    day = plan["day"]
+    shown = sum(len(part) for part in plan["parts"][1:])
+    text = f"📰 **Daily Papers — {day}** · {shown} paper{'' if shown == 1 else 's'}"
+    if shown < plan["listed"]:
+        filters = []
+        if plan.get("top"):
+            filters.append(f"top {plan['top']}")
+        if plan.get("min_votes"):
+            filters.append(f"at least {plan['min_votes']} upvotes")
+        text += f" (of {plan['listed']}: {', '.join(filters)})"
+    text += f"\n<{HF_DAY_URL.format(day=day)}>"  # <...>: a link without a preview
+    if preview:
+        text = "*Preview — this is how the digest will look in the channel.*\n" + text
+    return text
+
+
+def render_part(
+    plan: dict,
+    part: int,
+    papers: dict[str, Paper],
+    counts: dict[str, tuple[int, int]] | None,
+    *,
+    preview: bool = False,
+) -> Rendered:
+    """Message `part` of the digest described by `plan`.
+
+    `papers` maps ids to stored papers (one that has gone is left out); `counts` are the
+    server's member votes per paper id, shown on the cards' buttons (None: no buttons).
+    """
+    if part == 0:
+        return Rendered(header_text(plan, preview=preview), [], None)
+    first_rank = 1 + sum(len(ids) for ids in plan["parts"][1:part])
+    ranked = [
+        (first_rank + offset, papers[pid])
+        for offset, pid in enumerate(plan["parts"][part])
+        if pid in papers
+    ]
+    if plan["format"] == "compact":
+        total = sum(len(ids) for ids in plan["parts"][1:])
+        pages = len(plan["parts"]) - 1
+        embed = render.paper_list_page(
+            [paper for _, paper in ranked],
+            title=f"Daily Papers — {plan['day']}",
+            page=part,
+            pages=pages,
+            first_rank=first_rank,
+            total=total,
+        )
+        return Rendered(None, [embed], None)
+    embeds = [render.paper_card(p, language=plan["language"], rank=rank) for rank, p in ranked]
+    view = vote_view(ranked, counts) if counts is not None else None
+    return Rendered(None, embeds, view)
+
+
+# --- member votes -----------------------------------------------------------------------------
+
+
+class CardLabel(discord.ui.DynamicItem[discord.ui.Button], template=r"card:(?P<paper>\S+)"):
+    """A disabled button naming the card a row of vote buttons belongs to ("3. Title…")."""
+
+    def __init__(self, paper_id: str, label: str) -> None:
+        button = discord.ui.Button(
+            label=label, custom_id=f"card:{paper_id}", disabled=True,
+            style=discord.ButtonStyle.secondary,
+        )  # fmt: skip
+        super().__init__(button)
+
+    @classmethod
+    async def from_custom_id(cls, interaction, item, match):  # never clicked: it is disabled
+        return cls(match["paper"], "·")
+
+
+class VoteButton(
+    discord.ui.DynamicItem[discord.ui.Button], template=r"vote:(?P<paper>\S+):(?P<way>up|down)"
+):
+    """👍 / 👎 on a digest card. The custom id carries the paper and the direction, so the
+    buttons keep working after a restart with nothing kept in memory."""
+
+    def __init__(self, paper_id: str, way: str, count: int) -> None:
+        self.paper_id, self.way = paper_id, way
+        button = discord.ui.Button(
+            label=str(count),
+            emoji="👍" if way == "up" else "👎",
+            custom_id=f"vote:{paper_id}:{way}",
+            style=discord.ButtonStyle.secondary,
+        )
+        super().__init__(button)
+
+    @classmethod
+    async def from_custom_id(cls, interaction, item, match):
+        return cls(match["paper"], match["way"], 0)
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        services = interaction.client.services  # type: ignore[attr-defined]
+        await cast_vote(interaction, services.store, services.clock(), self.paper_id, self.way)
+
+
+def vote_view(
+    ranked: Sequence[tuple[int, Paper]], counts: dict[str, tuple[int, int]]
+) -> discord.ui.View:
+    """A row per card: its name, 👍 count, 👎 count."""
+    view = discord.ui.View(timeout=None)
+    for row, (rank, paper) in enumerate(ranked):
+        up, down = counts.get(paper.id, (0, 0))
+        label = render.truncate(f"{rank}. {' '.join(paper.title.split())}", LABEL_TITLE_CHARS)
+        card = CardLabel(paper.id, label or f"{rank}.")
+        for item in (card, VoteButton(paper.id, "up", up), VoteButton(paper.id, "down", down)):
+            item.row = row
+            view.add_item(item)
+    return view
+
+
+_message_locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+
+
+async def cast_vote(
+    interaction: discord.Interaction, store: Store, now: datetime, paper_id: str, way: str
+) -> None:
+    """Record a member's click and show the new counts on the message's buttons."""
+    if interaction.guild_id is None or interaction.message is None:
+        raise UserError("Votes count per server; vote on a digest in a server channel.")
+    pk = paper_key(paper_id)
+    message = interaction.message
+    # One click at a time per message, so two quick votes can't show stale counts.
+    lock = _message_locks.setdefault(message.id, asyncio.Lock())
+    async with lock:
+        async with store.write() as conn:
+            if not await conn.execute_fetchall("SELECT 1 FROM papers WHERE pk = ?", (pk,)):
+                raise UserError("This paper is no longer in paperboy's store.")
+            after = await toggle_vote(
+                conn,
+                interaction.guild_id,
+                pk,
+                interaction.user.id,
+                UP if way == "up" else DOWN,
+                now,
+            )
+        rows = _vote_rows(message)
+        counts = await vote_counts(
+            store.reader, interaction.guild_id, [paper_key(pid) for pid, _ in rows]
+        )
+        view = discord.ui.View(timeout=None)
+        for row, (pid, label) in enumerate(rows):
+            up, down = counts[paper_key(pid)]
+            for item in (
+                CardLabel(pid, label),
+                VoteButton(pid, "up", up),
+                VoteButton(pid, "down", down),
+            ):
+                item.row = row
+                view.add_item(item)
+        await interaction.response.edit_message(view=view)
+    title = next((label for pid, label in rows if pid == paper_id), paper_id)
+    emoji = "👍" if way == "up" else "👎"
+    note = (
+        f"Your {emoji} on “{title}” is withdrawn."
+        if after == WITHDRAWN
+        else f"Your {emoji} on “{title}” is counted; press it again to withdraw it."
+    )
+    await interaction.followup.send(render.defuse_mentions(note), ephemeral=True)
+
+
+def _vote_rows(message: discord.Message) -> list[tuple[str, str]]:
+    """(paper id, card label) of each row of vote buttons on a digest message."""
+    rows = []
+    for row in message.components:
+        for child in getattr(row, "children", []):
+            custom_id = getattr(child, "custom_id", None) or ""
+            if custom_id.startswith("card:"):
+                rows.append((custom_id.removeprefix("card:"), child.label or "·"))
+    return rows
+
+
+# --- posting ----------------------------------------------------------------------------------
+
+
+class Pacer:
+    """Spaces channel requests evenly at `rate` per second across every post and edit, so a
+    fan-out to many channels stays under Discord's global limit instead of bouncing off it."""
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / rate
+        self._next = 0.0
+        self._lock = asyncio.Lock()
+
+    async def wait(self) -> None:
+        async with self._lock:
+            loop = asyncio.get_running_loop()
+            delay = self._next - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            self._next = max(loop.time(), self._next) + self.interval
+
+
+class PermanentFailure(Exception):
+    """Discord refused the channel (deleted, or a permission removed): don't retry soon."""
+
+
+class TransientFailure(Exception):
+    """Discord or the network failed for now (5xx after discord.py's own retries, timeouts)."""
+
+
+def _describe(error: discord.HTTPException) -> str:
+    text = error.text or error.response.reason or ""
+    return f"{error.status} {text}".strip()
+
+
+class DigestPoster:
+    """Posts digests to channels, resumes interrupted posts and keeps counts live."""
+
+    def __init__(self, client: discord.Client, store: Store, pacer: Pacer) -> None:
+        self.client = client
+        self.store = store
+        self.pacer = pacer
+        self._channel_locks: dict[int, asyncio.Lock] = {}
+
+    def busy(self, channel_id: int) -> bool:
+        lock = self._channel_locks.get(channel_id)
+        return lock is not None and lock.locked()
+
+    async def digest_papers(self, day: date, options: DigestOptions) -> tuple[int, list[Paper]]:
+        """(papers listed that day, the papers the digest shows)."""
+        listed = await papers_on_day(self.store.reader, day)
+        return len(listed), select_papers(listed, options)
+
+    async def render(
+        self, plan: dict, part: int, guild_id: int | None, *, preview: bool = False
+    ) -> Rendered:
+        ids = plan["parts"][part]
+        papers = {
+            p.id: p for p in await load_papers(self.store.reader, [paper_key(i) for i in ids])
+        }
+        counts = None
+        if plan["format"] == "cards" and part > 0 and guild_id is not None and not preview:
+            by_pk = await vote_counts(self.store.reader, guild_id, [paper_key(i) for i in ids])
+            counts = {i: by_pk[paper_key(i)] for i in ids}
+        return render_part(plan, part, papers, counts, preview=preview)
+
+    async def post(
+        self,
+        *,
+        channel_id: int,
+        guild_id: int,
+        day: date,
+        options: DigestOptions,
+        now: datetime,
+    ) -> Post:
+        """Post `day`'s digest to the channel once: a posted day is left alone, an unfinished
+        one is resumed with its own plan, a new one is planned from the store now."""
+        lock = self._channel_locks.setdefault(channel_id, asyncio.Lock())
+        async with lock:
+            listed, papers = await self.digest_papers(day, options)
+            plan = make_plan(day, listed, papers, options)
+            async with self.store.write() as conn:
+                post, created = await begin_post(
+                    conn, channel_id=channel_id, guild_id=guild_id, day=day, plan=plan, now=now
+                )
+                if post.state == FAILED:
+                    await restart_post(conn, channel_id, day)
+            if post.state == POSTED:
+                return post
+            return await self._send(post, resuming=not created, now=now)
+
+    async def _send(self, post: Post, *, resuming: bool, now: datetime) -> Post:
+        channel = self.client.get_partial_messageable(post.channel_id, guild_id=post.guild_id)
+        missing = [part for part in range(len(post.parts)) if part not in post.messages]
+        if missing:
+            log.info(
+                "%s the digest of %s in channel %d: %d of %d messages to send",
+                "resuming" if resuming else "posting", post.day, post.channel_id,
+                len(missing), len(post.parts),
+            )  # fmt: skip
+        try:
+            for part in missing:
+                rendered = await self.render(post.plan, part, post.guild_id)
+                found = None
+                if resuming and part == missing[0]:
+                    found = await self._find_sent(channel, post, rendered)
+                if found is None:
+                    await self.pacer.wait()
+                    found = await self._call(
+                        channel.send(
+                            content=rendered.content,
+                            embeds=rendered.embeds,
+                            view=rendered.view or discord.utils.MISSING,
+                        )  # fmt: skip
+                    )
+                async with self.store.write() as conn:
+                    await record_message(
+                        conn, post.channel_id, post.day, part, found.id, rendered.payload_key()
+                    )
+                post.messages[part] = found.id
+        except PermanentFailure as exc:
+            await self._failed(post, str(exc), retry_at=None, now=now, permanent=True)
+            return post
+        except TransientFailure as exc:
+            delay = RETRY_AFTER[min(post.attempts, len(RETRY_AFTER) - 1)]
+            retry_at = now + delay if post.attempts < len(RETRY_AFTER) else None
+            await self._failed(post, str(exc), retry_at=retry_at, now=now, permanent=False)
+            return post
+        async with self.store.write() as conn:
+            await finish_post(conn, post.channel_id, post.day, now)
+            await record_failure(conn, post.channel_id, None, now)
+        post.state = POSTED
+        log.info("posted the digest of %s in channel %d", post.day, post.channel_id)
+        return post
+
+    async def _failed(
+        self, post: Post, reason: str, *, retry_at: datetime | None, now: datetime, permanent: bool
+    ) -> None:
+        async with self.store.write() as conn:
+            await fail_post(
+                conn, post.channel_id, post.day, error=reason, retry_at=retry_at, now=now
+            )
+            if permanent:
+                await record_failure(conn, post.channel_id, reason, now)
+        post.state, post.error, post.retry_at = FAILED, reason, retry_at
+        post.attempts += 1
+        when = (
+            f"retrying after {retry_at:%H:%M} UTC"
+            if retry_at
+            else "not retried before its next slot"
+        )
+        log.warning(
+            "the digest of %s could not be posted in channel %d: %s (%s)",
+            post.day, post.channel_id, reason, when,
+        )  # fmt: skip
+
+    async def _call(self, request: Any) -> Any:
+        """Await a Discord request, sorting its failures into permanent and transient."""
+        try:
+            return await request
+        except (discord.Forbidden, discord.NotFound) as exc:
+            raise PermanentFailure(_describe(exc)) from exc
+        except discord.DiscordServerError as exc:
+            raise TransientFailure(_describe(exc)) from exc
+        except discord.HTTPException as exc:  # 400s: what we sent was refused; don't loop on it
+            log.error("Discord refused a digest message: %s", exc)
+            raise PermanentFailure(_describe(exc)) from exc
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise TransientFailure(f"network error: {exc!r}") from exc
+
+    async def _find_sent(
+        self, channel: discord.PartialMessageable, post: Post, rendered: Rendered
+    ) -> discord.Message | None:
+        """The message of this part if Discord created it before the bot died, else None."""
+        after_id = max(post.messages.values(), default=None)
+        after = (
+            discord.Object(id=after_id)
+            if after_id
+            else discord.Object(
+                id=discord.utils.time_snowflake(post.started_at - timedelta(minutes=1))
+            )
+        )
+        wanted = rendered.signature()
+        me = self.client.user
+        try:
+            async for message in channel.history(limit=20, after=after, oldest_first=True):
+                if (
+                    me
+                    and message.author.id == me.id
+                    and _signature(message.content, message.embeds) == wanted
+                ):
+                    log.info(
+                        "found message %d of an interrupted post; not sending it again", message.id
+                    )
+                    return message
+        except discord.Forbidden:
+            log.warning(
+                "channel %d: no Read Message History permission, so an interrupted post may "
+                "repeat one message", channel.id,
+            )  # fmt: skip
+        except discord.HTTPException as exc:
+            log.warning("channel %d: could not read the history (%s)", channel.id, exc)
+        return None
+
+    async def refresh(self, now: datetime) -> int:
+        """Edit the cards of digests posted in the last LIVE_FOR whose counts changed.
+
+        Returns how many messages were edited. A deleted message or a lost permission stops
+        the edits of that message only; nothing is retried in a loop.
+        """
+        edited = 0
+        for post in await live_posts(self.store.reader, now - LIVE_FOR):
+            channel = self.client.get_partial_messageable(post.channel_id, guild_id=post.guild_id)
+            for part, message_id in sorted(post.messages.items()):
+                if part == 0 or post.shown.get(part) == "gone":
+                    continue
+                rendered = await self.render(post.plan, part, post.guild_id)
+                key = rendered.payload_key()
+                if key == post.shown.get(part):
+                    continue
+                if sum(len(e) for e in rendered.embeds) > render.EMBED_TOTAL_LIMIT:
+                    log.warning(
+                        "digest message %d grew past 6,000 characters; not edited", message_id
+                    )
+                    continue
+                await self.pacer.wait()
+                try:
+                    await self._call(
+                        channel.get_partial_message(message_id).edit(
+                            content=rendered.content,
+                            embeds=rendered.embeds,
+                            view=rendered.view,
+                        )  # fmt: skip
+                    )
+                except PermanentFailure as exc:
+                    log.info("digest message %d can't be edited any more: %s", message_id, exc)
+                    key = "gone"
+                except TransientFailure as exc:
+                    log.warning("digest message %d not edited this time: %s", message_id, exc)
+                    continue
+                else:
+                    edited += 1
+                async with self.store.write() as conn:
+                    await set_shown(conn, post.channel_id, post.day, part, key)
+        return edited

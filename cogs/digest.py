@@ -1,0 +1,434 @@
+"""/digest subscribe | unsubscribe | list | preview | post — the daily digest, for admins.
+
+Discord hides these commands from members without Manage Server (default permissions), and
+every call checks it again: a server can change who sees a command.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import re
+from datetime import date, time
+from functools import cache
+from typing import Literal
+from zoneinfo import available_timezones
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import render
+from bot.app import PaperBot, Services
+from bot.digest import CardLabel, DigestOptions, DigestPoster, Pacer, VoteButton, make_plan
+from bot.errors import UserError
+from bot.models import parse_day
+from bot.scheduler import DigestJobs, next_slot
+from storage.days import latest_complete_day
+from storage.papers import latest_day
+from storage.posts import POSTED, get_post, latest_posts
+from storage.subscriptions import (
+    Subscription,
+    delete_subscription,
+    get_subscription,
+    guild_subscriptions,
+    save_subscription,
+)
+
+log = logging.getLogger(__name__)
+
+NEEDED = {
+    "view_channel": "View Channel",
+    "send_messages": "Send Messages",
+    "embed_links": "Embed Links",
+}
+RECOMMENDED = {"read_message_history": "Read Message History"}
+_TIME = re.compile(r"\s*([01]?[0-9]|2[0-3])[:.h]([0-5][0-9])\s*")
+_LANGUAGE = re.compile(r"[a-z]{2,3}(?:-[a-z0-9]{2,8})?")
+
+
+@cache
+def _zones() -> dict[str, str]:
+    """IANA time zone names by their case-folded form."""
+    return {name.casefold(): name for name in available_timezones()}
+
+
+def parse_time(text: str) -> time:
+    """'09:00', '9:00', '21.30', '7h05' -> a time; UserError with a hint otherwise."""
+    match = _TIME.fullmatch(text)
+    if not match:
+        shown = render.truncate(text, 40)
+        raise UserError(
+            f"“{render.defuse_mentions(shown)}” is not a time of day; "
+            "use 24-hour HH:MM, e.g. 09:00 or 18:30."
+        )
+    return time(int(match[1]), int(match[2]))
+
+
+def parse_timezone(text: str) -> str:
+    """The IANA name for `text` (any case); UserError suggesting close names otherwise."""
+    cleaned = text.strip().replace(" ", "_")
+    name = _zones().get(cleaned.casefold())
+    if name:
+        return name
+    close = difflib.get_close_matches(cleaned.casefold(), list(_zones()), n=3, cutoff=0.6)
+    hint = (
+        "did you mean " + ", ".join(f"`{_zones()[c]}`" for c in close) + "?"
+        if close
+        else "pick one from the suggestions, e.g. `Asia/Seoul`, `Europe/Berlin` or `UTC`."
+    )
+    shown = render.defuse_mentions(render.truncate(text, 40))
+    raise UserError(f"“{shown}” is not a time zone name; {hint}")
+
+
+def parse_language(text: str) -> str | None:
+    cleaned = text.strip().lower().replace("_", "-")
+    if cleaned in ("any", "*"):
+        return None
+    if not _LANGUAGE.fullmatch(cleaned):
+        shown = render.defuse_mentions(render.truncate(text, 20))
+        raise UserError(
+            f"“{shown}” is not a language code; use one like `en`, `ko` or `zh-tw`, or `any`."
+        )
+    return cleaned
+
+
+def missing_permissions(channel: discord.abc.GuildChannel, me: discord.Member) -> list[str]:
+    allowed = channel.permissions_for(me)
+    return [label for name, label in NEEDED.items() if not getattr(allowed, name)]
+
+
+def _describe_options(sub: Subscription) -> str:
+    parts = [f"{sub.post_time:%H:%M} {sub.timezone}"]
+    if sub.top:
+        parts.append(f"top {sub.top}")
+    if sub.min_votes:
+        parts.append(f"≥ {sub.min_votes} upvotes")
+    parts.append(f"summaries in {sub.language}" if sub.language else "summaries in any language")
+    parts.append(sub.format)
+    return " · ".join(parts)
+
+
+def _jump(guild_id: int, channel_id: int, message_id: int) -> str:
+    return f"https://discord.com/channels/{guild_id}/{channel_id}/{message_id}"
+
+
+class Digest(commands.Cog):
+    """Admins choose which channels get the daily digest, at what local time and how."""
+
+    digest = app_commands.Group(
+        name="digest",
+        description="Post the Daily Papers digest in this server's channels (Manage Server)",
+        guild_only=True,
+        default_permissions=discord.Permissions(manage_guild=True),
+    )
+
+    def __init__(self, bot: PaperBot, services: Services) -> None:
+        self.bot = bot
+        self.services = services
+        self.store = services.store
+        self.clock = services.clock
+        self.poster = DigestPoster(
+            bot, services.store, Pacer(services.settings.discord_requests_per_second)
+        )
+        self.jobs = DigestJobs(
+            services.store, services.sources.huggingface, self.poster, self.clock
+        )
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(VoteButton, CardLabel)
+        settings = self.services.settings
+        self.jobs.schedule(
+            self.services.scheduler,
+            ingest_every=settings.ingest_interval,
+            check_every=settings.post_check_interval,
+        )
+
+    async def cog_unload(self) -> None:
+        self.jobs.unschedule(self.services.scheduler)
+        self.bot.remove_dynamic_items(VoteButton, CardLabel)
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if interaction.guild_id is None:
+            raise app_commands.NoPrivateMessage("Digests are set up in a server, not in DMs.")
+        if not interaction.permissions.manage_guild:
+            raise app_commands.CheckFailure(
+                "Only members with the Manage Server permission can change this server's digests."
+            )
+        return True
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _own_channel(self, interaction: discord.Interaction, channel) -> discord.TextChannel:
+        if getattr(channel, "guild", None) is None or channel.guild.id != interaction.guild_id:
+            raise UserError("Pick a channel of this server.")
+        resolved = interaction.guild.get_channel(channel.id) if interaction.guild else None
+        return resolved or channel
+
+    def _check_can_post(self, channel: discord.abc.GuildChannel) -> list[str]:
+        """Raise UserError naming the missing permissions; return recommended ones missing."""
+        me = channel.guild.me
+        if me is None:
+            raise UserError(
+                "I can't see my own permissions in this server yet; try again in a minute."
+            )
+        missing = missing_permissions(channel, me)
+        if missing:
+            names = ", ".join(f"**{m}**" for m in missing)
+            raise UserError(
+                f"I can't post in {channel.mention}: I'm missing {names} there. Allow them for my "
+                "role in the channel's permissions, then try again."
+            )
+        allowed = channel.permissions_for(me)
+        return [label for name, label in RECOMMENDED.items() if not getattr(allowed, name)]
+
+    async def _default_day(self) -> date:
+        complete = await latest_complete_day(self.store.reader)
+        day = complete[0] if complete else await latest_day(self.store.reader)
+        if day is None:
+            raise UserError("No Daily Papers are stored yet; the bot fetches them every half hour.")
+        return day
+
+    @staticmethod
+    def _day(text: str) -> date:
+        try:
+            return parse_day(text)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+
+    # -- commands ----------------------------------------------------------------------------
+
+    @digest.command(
+        name="subscribe", description="Post the daily digest in a channel at a local time"
+    )
+    @app_commands.describe(
+        channel="Where the digest goes",
+        time="Local time of day, 24-hour HH:MM (e.g. 09:00)",
+        timezone="IANA time zone, e.g. Asia/Seoul or Europe/Berlin",
+        top="Only the N most upvoted papers (default: all)",
+        min_votes="Only papers with at least this many upvotes",
+        language="Summary language wanted, e.g. en or ko (default en; any = whatever is stored)",
+        format="cards: one card per paper with vote buttons; compact: a numbered list",
+    )
+    async def subscribe(
+        self,
+        interaction: discord.Interaction,
+        channel: discord.TextChannel,
+        time: app_commands.Range[str, 1, 20],
+        timezone: app_commands.Range[str, 1, 64],
+        top: app_commands.Range[int, 1, 100] | None = None,
+        min_votes: app_commands.Range[int, 0, 100_000] = 0,
+        language: app_commands.Range[str, 1, 20] = "en",
+        format: Literal["cards", "compact"] = "cards",  # noqa: A002 - the option's name users see
+    ) -> None:
+        channel = self._own_channel(interaction, channel)
+        post_time, zone = parse_time(time), parse_timezone(timezone)
+        wanted_language = parse_language(language)
+        recommended = self._check_can_post(channel)
+        now = self.clock()
+        sub = Subscription(
+            channel_id=channel.id, guild_id=channel.guild.id, post_time=post_time, timezone=zone,
+            top=top, min_votes=min_votes, language=wanted_language, format=format,
+            created_at=now, created_by=interaction.user.id,
+        )  # fmt: skip
+        async with self.store.write() as conn:
+            new = await save_subscription(conn, sub)
+        following = next_slot(now, post_time, zone)
+        text = f"{'Subscribed' if new else 'Updated'} {channel.mention}: {_describe_options(sub)}."
+        due = await self.jobs.due_day(sub, now)
+        if due is not None:
+            text += (
+                f"\n{post_time:%H:%M} has passed there today: the digest of {due} goes out "
+                "within a minute."
+            )
+        text += (
+            f"\nNext post time: {discord.utils.format_dt(following, 'F')} "
+            f"({discord.utils.format_dt(following, 'R')}), with the newest complete day."
+        )
+        if recommended:
+            text += (
+                f"\nTip: allow **{', '.join(recommended)}** too, so a post interrupted by a "
+                "restart can never repeat a message."
+            )
+        await interaction.response.send_message(text, ephemeral=True)
+
+    @subscribe.autocomplete("timezone")
+    async def timezone_complete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        typed = current.strip().casefold().replace(" ", "_")
+        names = sorted(_zones().values())
+        starts = [n for n in names if n.casefold().startswith(typed)]
+        inside = [n for n in names if typed in n.casefold() and n not in starts]
+        return [app_commands.Choice(name=n, value=n) for n in (starts + inside)[:25]]
+
+    @digest.command(name="unsubscribe", description="Stop posting the digest in a channel")
+    @app_commands.describe(channel="The channel that should stop getting the digest")
+    async def unsubscribe(
+        self, interaction: discord.Interaction, channel: discord.TextChannel
+    ) -> None:
+        channel = self._own_channel(interaction, channel)
+        async with self.store.write() as conn:
+            removed = await delete_subscription(conn, interaction.guild_id, channel.id)
+        if not removed:
+            raise UserError(f"{channel.mention} doesn't get the digest; nothing to stop.")
+        await interaction.response.send_message(
+            f"{channel.mention} won't get the digest any more.", ephemeral=True
+        )
+
+    @digest.command(
+        name="list", description="This server's digest channels, next posts, last results"
+    )
+    async def list_(self, interaction: discord.Interaction) -> None:
+        subs = await guild_subscriptions(self.store.reader, interaction.guild_id)
+        if not subs:
+            await interaction.response.send_message(
+                "No channel gets the digest yet. Start with `/digest subscribe`.", ephemeral=True
+            )
+            return
+        now = self.clock()
+        last = await latest_posts(self.store.reader, [s.channel_id for s in subs])
+        embed = discord.Embed(title="Daily digest channels", colour=render.COLOUR)
+        for sub in subs[: render.FIELD_COUNT_LIMIT]:
+            following = next_slot(now, sub.post_time, sub.timezone)
+            lines = [
+                _describe_options(sub),
+                f"Next post: {discord.utils.format_dt(following, 'F')} "
+                f"({discord.utils.format_dt(following, 'R')})",
+                "Last post: " + await self._last_post_text(sub, last.get(sub.channel_id)),
+            ]
+            embed.add_field(
+                name=f"#{render.truncate(self._channel_name(sub.channel_id), 90)}",
+                value=render.truncate("\n".join(lines), render.FIELD_VALUE_LIMIT),
+                inline=False,
+            )
+        if len(subs) > render.FIELD_COUNT_LIMIT:
+            embed.set_footer(text=f"and {len(subs) - render.FIELD_COUNT_LIMIT} more channels")
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    def _channel_name(self, channel_id: int) -> str:
+        channel = self.bot.get_channel(channel_id)
+        return getattr(channel, "name", None) or str(channel_id)
+
+    async def _last_post_text(self, sub: Subscription, post) -> str:
+        if sub.failure:
+            return f"❌ failed: {sub.failure} (retried at the next post time)"
+        if post is None:
+            return "none yet"
+        if post.state == POSTED:
+            shown = sum(len(ids) for ids in post.parts[1:])
+            if not shown:
+                return f"{post.day}: nothing to post (no papers)"
+            full = await get_post(self.store.reader, post.channel_id, post.day)
+            link = (
+                _jump(sub.guild_id, sub.channel_id, full.messages[0])
+                if full and 0 in full.messages
+                else None
+            )
+            text = f"✅ {post.day}: posted, {shown} paper{'' if shown == 1 else 's'}"
+            return f"{text} ([jump]({link}))" if link else text
+        if post.state == "failed":
+            retry = (
+                f", retrying {discord.utils.format_dt(post.retry_at, 'R')}" if post.retry_at else ""
+            )
+            return f"❌ {post.day}: failed: {post.error}{retry}"
+        return f"⏳ {post.day}: posting…"
+
+    @digest.command(name="preview", description="See the digest as it would be posted (only you)")
+    @app_commands.describe(
+        date="YYYY-MM-DD (default: the newest complete day)",
+        channel="Use this channel's digest settings (default: the defaults)",
+    )
+    async def preview(
+        self,
+        interaction: discord.Interaction,
+        date: str | None = None,  # noqa: A002 - the option's name users see
+        channel: discord.TextChannel | None = None,
+    ) -> None:
+        day = self._day(date) if date else await self._default_day()
+        sub = None
+        if channel is not None:
+            channel = self._own_channel(interaction, channel)
+            sub = await get_subscription(self.store.reader, channel.id)
+        options = DigestOptions.of(sub)
+        listed, papers = await self.poster.digest_papers(day, options)
+        if not papers:
+            raise UserError(
+                f"The digest of {day} would be empty: "
+                + (
+                    "no papers are stored for that day."
+                    if not listed
+                    else "no paper passes the filters."
+                )
+            )
+        plan = make_plan(day, listed, papers, options)
+        messages = [
+            await self.poster.render(plan, part, interaction.guild_id, preview=True)
+            for part in range(len(plan["parts"]))
+        ]
+        header, cards = messages[0], messages[1:]
+        first = cards[0] if cards else None
+        await interaction.response.send_message(
+            content=header.content, embeds=first.embeds if first else [], ephemeral=True
+        )
+        for message in cards[1:]:
+            await interaction.followup.send(embeds=message.embeds, ephemeral=True)
+
+    @digest.command(name="post", description="Post a day's digest in a channel now (backfill)")
+    @app_commands.describe(
+        channel="Where to post it",
+        date="YYYY-MM-DD (default: the newest complete day)",
+    )
+    async def post(
+        self,
+        interaction: discord.Interaction,
+        channel: discord.TextChannel,
+        date: str | None = None,  # noqa: A002 - the option's name users see
+    ) -> None:
+        channel = self._own_channel(interaction, channel)
+        day = self._day(date) if date else await self._default_day()
+        self._check_can_post(channel)
+        existing = await get_post(self.store.reader, channel.id, day)
+        if existing is not None and existing.state == POSTED:
+            link = (
+                _jump(channel.guild.id, channel.id, existing.messages[0])
+                if 0 in existing.messages
+                else None
+            )
+            raise UserError(
+                f"The digest of {day} is already in {channel.mention}"
+                + (f": {link}" if link else ".")
+            )
+        sub = await get_subscription(self.store.reader, channel.id)
+        options = DigestOptions.of(sub)
+        listed, papers = await self.poster.digest_papers(day, options)
+        if not papers:
+            raise UserError(
+                f"Nothing to post for {day}: "
+                + (
+                    "no papers are stored for that day."
+                    if not listed
+                    else "no paper passes the filters."
+                )
+            )
+        # Posting takes a while (rate limits): acknowledge within Discord's 3 seconds first.
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        post = await self.poster.post(
+            channel_id=channel.id, guild_id=channel.guild.id, day=day, options=options,
+            now=self.clock(),
+        )  # fmt: skip
+        if post.state == POSTED:
+            count = sum(len(ids) for ids in post.parts[1:])
+            await interaction.followup.send(
+                f"Posted the digest of {day} in {channel.mention}: {count} papers, "
+                f"{len(post.parts)} messages.", ephemeral=True,
+            )  # fmt: skip
+        else:
+            await interaction.followup.send(
+                f"The digest of {day} could not be posted in {channel.mention}: {post.error}",
+                ephemeral=True,
+            )
+
+
+async def setup(bot: PaperBot) -> None:
+    await bot.add_cog(Digest(bot, bot.services))

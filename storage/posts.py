@@ -1,0 +1,215 @@
+"""The posts log: which day was posted to which channel, as which messages.
+
+A row per (channel, day) is the guard against posting a day twice: it is written before the
+first message is sent, each message id is recorded as soon as Discord returns it, and the row
+is marked posted only when every message is out. An interrupted post therefore resumes with
+the messages that are missing, in the same plan.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import aiosqlite
+
+from storage.votes import from_iso, to_iso
+
+POSTING, POSTED, FAILED = "posting", "posted", "failed"
+
+
+@dataclass(slots=True)
+class Post:
+    channel_id: int
+    day: date
+    guild_id: int
+    state: str
+    plan: dict[str, Any]  # {"format", "language", "parts": [[paper ids], ...]}; part 0: header
+    error: str | None = None
+    attempts: int = 0
+    retry_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    messages: dict[int, int] = field(default_factory=dict)  # part -> message id
+    shown: dict[int, str] = field(default_factory=dict)  # part -> counts last rendered
+
+    @property
+    def parts(self) -> list[list[str]]:
+        return self.plan["parts"]
+
+
+_COLUMNS = "channel_id, day, guild_id, state, plan, error, attempts, retry_at, started_at," \
+    " finished_at"  # fmt: skip
+
+
+def _post(row: tuple) -> Post:
+    channel, day, guild, state, plan, error, attempts, retry_at, started, finished = row
+    return Post(
+        channel_id=channel,
+        day=date.fromisoformat(day),
+        guild_id=guild,
+        state=state,
+        plan=json.loads(plan),
+        error=error,
+        attempts=attempts,
+        retry_at=from_iso(retry_at),
+        started_at=from_iso(started),
+        finished_at=from_iso(finished),
+    )
+
+
+async def _with_messages(db: aiosqlite.Connection, posts: list[Post]) -> list[Post]:
+    for post in posts:
+        for part, message_id, shown in await db.execute_fetchall(
+            "SELECT part, message_id, shown FROM post_messages WHERE channel_id = ? AND day = ?",
+            (post.channel_id, post.day.isoformat()),
+        ):
+            post.messages[part] = message_id
+            post.shown[part] = shown
+    return posts
+
+
+async def get_post(db: aiosqlite.Connection, channel_id: int, day: date) -> Post | None:
+    rows = await db.execute_fetchall(
+        f"SELECT {_COLUMNS} FROM posts WHERE channel_id = ? AND day = ?",
+        (channel_id, day.isoformat()),
+    )
+    return (await _with_messages(db, [_post(rows[0])]))[0] if rows else None
+
+
+async def begin_post(
+    conn: aiosqlite.Connection,
+    *,
+    channel_id: int,
+    guild_id: int,
+    day: date,
+    plan: dict[str, Any],
+    now: datetime,
+) -> tuple[Post, bool]:
+    """The (channel, day) post, created in state "posting" with `plan` unless it exists.
+
+    Returns (post, created). An existing post keeps its own plan: a resumed post sends the
+    messages that are missing from the plan it started with.
+    """
+    cursor = await conn.execute(
+        "INSERT INTO posts (channel_id, day, guild_id, state, plan, started_at)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (channel_id, day) DO NOTHING",
+        (channel_id, day.isoformat(), guild_id, POSTING, json.dumps(plan), to_iso(now)),
+    )
+    post = await get_post(conn, channel_id, day)
+    assert post is not None
+    return post, cursor.rowcount > 0
+
+
+async def restart_post(conn: aiosqlite.Connection, channel_id: int, day: date) -> None:
+    """Put a failed post back to "posting" before it is retried."""
+    await conn.execute(
+        "UPDATE posts SET state = ?, retry_at = NULL WHERE channel_id = ? AND day = ?",
+        (POSTING, channel_id, day.isoformat()),
+    )
+
+
+async def record_message(
+    conn: aiosqlite.Connection, channel_id: int, day: date, part: int, message_id: int, shown: str
+) -> None:
+    await conn.execute(
+        "INSERT INTO post_messages (channel_id, day, part, message_id, shown)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (channel_id, day, part)"
+        " DO UPDATE SET message_id = excluded.message_id, shown = excluded.shown",
+        (channel_id, day.isoformat(), part, message_id, shown),
+    )
+
+
+async def set_shown(
+    conn: aiosqlite.Connection, channel_id: int, day: date, part: int, shown: str
+) -> None:
+    await conn.execute(
+        "UPDATE post_messages SET shown = ? WHERE channel_id = ? AND day = ? AND part = ?",
+        (shown, channel_id, day.isoformat(), part),
+    )
+
+
+async def finish_post(conn: aiosqlite.Connection, channel_id: int, day: date, now: datetime):
+    await conn.execute(
+        "UPDATE posts SET state = ?, error = NULL, retry_at = NULL, finished_at = ?"
+        " WHERE channel_id = ? AND day = ?",
+        (POSTED, to_iso(now), channel_id, day.isoformat()),
+    )
+
+
+async def fail_post(
+    conn: aiosqlite.Connection,
+    channel_id: int,
+    day: date,
+    *,
+    error: str,
+    retry_at: datetime | None,
+    now: datetime,
+) -> None:
+    """Mark the post failed; `retry_at` None means: not before the channel's next slot."""
+    await conn.execute(
+        "UPDATE posts SET state = ?, error = ?, attempts = attempts + 1, retry_at = ?,"
+        " finished_at = ? WHERE channel_id = ? AND day = ?",
+        (
+            FAILED,
+            error,
+            to_iso(retry_at) if retry_at else None,
+            to_iso(now),
+            channel_id,
+            day.isoformat(),
+        ),
+    )
+
+
+async def channel_posts(db: aiosqlite.Connection, channel_id: int) -> list[Post]:
+    """Every post of the channel, newest day first (without their messages)."""
+    rows = await db.execute_fetchall(
+        f"SELECT {_COLUMNS} FROM posts WHERE channel_id = ? ORDER BY day DESC", (channel_id,)
+    )
+    return [_post(row) for row in rows]
+
+
+async def latest_posts(db: aiosqlite.Connection, channel_ids: list[int]) -> dict[int, Post]:
+    """The newest-day post of each channel that has one."""
+    found: dict[int, Post] = {}
+    for channel_id in channel_ids:
+        rows = await db.execute_fetchall(
+            f"SELECT {_COLUMNS} FROM posts WHERE channel_id = ? ORDER BY day DESC LIMIT 1",
+            (channel_id,),
+        )
+        if rows:
+            found[channel_id] = _post(rows[0])
+    return found
+
+
+async def unfinished_posts(db: aiosqlite.Connection) -> list[Post]:
+    """Posts that were interrupted ("posting") or failed, with their recorded messages."""
+    rows = await db.execute_fetchall(
+        f"SELECT {_COLUMNS} FROM posts WHERE state IN (?, ?) ORDER BY started_at",
+        (POSTING, FAILED),
+    )
+    return await _with_messages(db, [_post(row) for row in rows])
+
+
+async def live_posts(db: aiosqlite.Connection, since: datetime) -> list[Post]:
+    """Posted digests finished at or after `since`, with their messages (vote refresh)."""
+    rows = await db.execute_fetchall(
+        f"SELECT {_COLUMNS} FROM posts WHERE state = ? AND finished_at >= ? ORDER BY finished_at",
+        (POSTED, to_iso(since)),
+    )
+    return await _with_messages(db, [_post(row) for row in rows])
+
+
+async def post_of_message(
+    db: aiosqlite.Connection, message_id: int
+) -> tuple[int, date, int] | None:
+    """(channel id, day, part) of a digest message, or None."""
+    rows = await db.execute_fetchall(
+        "SELECT channel_id, day, part FROM post_messages WHERE message_id = ?", (message_id,)
+    )
+    if not rows:
+        return None
+    channel_id, day, part = rows[0]
+    return channel_id, date.fromisoformat(day), part

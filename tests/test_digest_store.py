@@ -1,0 +1,215 @@
+"""Digest building blocks on a real SQLite file: day completeness, slots, posts log, member
+votes, and how a digest is split into messages."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytest
+
+from bot import render
+from bot.digest import (
+    CARDS_PER_MESSAGE,
+    COMPACT_PER_MESSAGE,
+    PACK_BUDGET,
+    DigestOptions,
+    header_text,
+    make_plan,
+    render_part,
+    select_papers,
+)
+from bot.models import DailyList, Paper
+from bot.scheduler import next_slot, today_slot
+from storage.days import latest_complete_day, record_failed_poll, record_poll
+from storage.db import open_store
+from storage.member_votes import DOWN, UP, WITHDRAWN, top_by_members, toggle_vote, vote_counts
+from storage.papers import paper_key, save_daily_list
+from storage.posts import (
+    FAILED,
+    POSTED,
+    begin_post,
+    fail_post,
+    finish_post,
+    get_post,
+    record_message,
+)
+
+DAY = date(2024, 1, 17)
+END = datetime(2024, 1, 18, tzinfo=UTC)
+
+
+@pytest.fixture
+async def store(tmp_path):
+    async with open_store(tmp_path / "digest.db") as opened:
+        yield opened
+
+
+async def _poll(store, ids, at):
+    async with store.write() as conn:
+        return await record_poll(conn, DAY, ids, at)
+
+
+# --- when a day is complete -------------------------------------------------------------------
+
+
+async def test_a_day_is_complete_after_two_identical_polls_once_it_is_over(store):
+    assert (await _poll(store, ["a", "b"], END - timedelta(minutes=30))).complete_at is None
+    assert (await _poll(store, ["a", "b"], END - timedelta(minutes=1))).complete_at is None
+    first = await _poll(store, ["a", "b"], END + timedelta(minutes=10))
+    assert first.stable_polls == 1 and first.complete_at is None  # polls before the end don't count
+    second = await _poll(store, ["b", "a"], END + timedelta(minutes=40))  # order doesn't matter
+    assert second.complete_at == END + timedelta(minutes=40)
+    assert await latest_complete_day(store.reader) == (DAY, END + timedelta(minutes=40))
+    # It stays complete, and keeps its completion time, whatever later polls say.
+    later = await _poll(store, ["a", "b", "c"], END + timedelta(hours=2))
+    assert later.complete_at == END + timedelta(minutes=40)
+
+
+async def test_a_growing_list_or_a_failed_poll_restarts_the_streak(store):
+    await _poll(store, ["a"], END + timedelta(minutes=10))
+    grown = await _poll(store, ["a", "b"], END + timedelta(minutes=40))  # still growing
+    assert grown.stable_polls == 1 and grown.complete_at is None
+    async with store.write() as conn:
+        await record_failed_poll(conn, DAY)  # Hugging Face down: the next poll can't confirm
+    after_failure = await _poll(store, ["a", "b"], END + timedelta(minutes=70))
+    assert after_failure.stable_polls == 1 and after_failure.complete_at is None
+    assert (await _poll(store, ["a", "b"], END + timedelta(minutes=100))).complete_at is not None
+
+
+async def test_an_empty_day_completes_too(store):
+    await _poll(store, [], END + timedelta(minutes=1))
+    assert (await _poll(store, [], END + timedelta(minutes=31))).papers == 0
+    assert (await latest_complete_day(store.reader))[0] == DAY
+
+
+# --- local times ------------------------------------------------------------------------------
+
+
+def test_today_slot_is_the_local_time_on_the_local_day():
+    now = datetime(2024, 1, 17, 20, 30, tzinfo=UTC)  # Jan 18 05:30 in Seoul, Jan 17 in Berlin
+    assert today_slot(now, time(9), "Asia/Seoul") == datetime(2024, 1, 18, 0, 0, tzinfo=UTC)
+    assert today_slot(now, time(9), "Europe/Berlin") == datetime(2024, 1, 17, 8, 0, tzinfo=UTC)
+    assert next_slot(now, time(9), "Europe/Berlin") == datetime(2024, 1, 18, 8, 0, tzinfo=UTC)
+
+
+def test_slots_follow_daylight_saving_time():
+    # Berlin: 09:00 is 08:00 UTC in winter and 07:00 UTC in summer.
+    summer = datetime(2024, 7, 1, 12, tzinfo=UTC)
+    assert today_slot(summer, time(9), "Europe/Berlin") == datetime(2024, 7, 1, 7, tzinfo=UTC)
+    # 02:30 does not exist on 2024-03-31 in Berlin: the slot is when clocks jumped (01:30 UTC
+    # is 03:30 local), never skipped.
+    spring = datetime(2024, 3, 31, 12, tzinfo=UTC)
+    slot = today_slot(spring, time(2, 30), "Europe/Berlin")
+    assert (
+        datetime(2024, 3, 31, 0, 30, tzinfo=UTC) <= slot <= datetime(2024, 3, 31, 1, 30, tzinfo=UTC)
+    )
+
+
+# --- posts log -----------------------------------------------------------------------------------
+
+
+async def test_a_post_keeps_its_first_plan_and_its_recorded_messages(store):
+    now = END + timedelta(hours=9)
+    plan = {"parts": [[], ["2401.00001"]], "format": "cards"}
+    async with store.write() as conn:
+        post, created = await begin_post(
+            conn, channel_id=1, guild_id=9, day=DAY, plan=plan, now=now
+        )
+        await record_message(conn, 1, DAY, 0, 111, "k0")
+    assert created and post.state == "posting"
+    other = {"parts": [[], ["2401.00002"]], "format": "cards"}
+    async with store.write() as conn:
+        again, created_again = await begin_post(
+            conn, channel_id=1, guild_id=9, day=DAY, plan=other, now=now
+        )
+    assert not created_again
+    assert again.parts == plan["parts"]  # the resumed post sends the plan it started with
+    assert again.messages == {0: 111}
+    async with store.write() as conn:
+        await fail_post(conn, 1, DAY, error="500 boom", retry_at=now, now=now)
+    failed = await get_post(store.reader, 1, DAY)
+    assert (failed.state, failed.error, failed.attempts) == (FAILED, "500 boom", 1)
+    async with store.write() as conn:
+        await finish_post(conn, 1, DAY, now)
+    assert (await get_post(store.reader, 1, DAY)).state == POSTED
+
+
+# --- member votes ------------------------------------------------------------------------------
+
+
+async def test_votes_toggle_change_and_count_per_server(store):
+    papers = [Paper(id=f"2401.{n:05d}", title=f"P{n}", upvotes=n) for n in (1, 2)]
+    async with store.write() as conn:
+        await save_daily_list(conn, DailyList(DAY, papers), END)
+    a, b = paper_key("2401.00001"), paper_key("2401.00002")
+    now = END
+    async with store.write() as conn:
+        assert await toggle_vote(conn, 7, a, 100, UP, now) == UP
+        assert await toggle_vote(conn, 7, a, 101, UP, now) == UP
+        assert await toggle_vote(conn, 7, a, 102, DOWN, now) == DOWN
+        assert await toggle_vote(conn, 7, a, 102, UP, now) == UP  # changed their mind
+        assert await toggle_vote(conn, 7, a, 101, UP, now) == WITHDRAWN  # same click: withdrawn
+        assert await toggle_vote(conn, 7, b, 100, DOWN, now) == DOWN
+        assert await toggle_vote(conn, 8, b, 100, UP, now) == UP  # another server
+    assert await vote_counts(store.reader, 7, [a, b]) == {a: (2, 0), b: (0, 1)}
+    assert await vote_counts(store.reader, 8, [a, b]) == {a: (0, 0), b: (1, 0)}
+    assert await top_by_members(store.reader, 7, DAY, DAY) == [(a, 2), (b, -1)]
+    assert await top_by_members(store.reader, 8, DAY, DAY) == [(b, 1)]
+    log = await store.reader.execute_fetchall("SELECT count(*) FROM member_vote_log")
+    assert log[0][0] == 7  # every change is kept, withdrawals included
+    with pytest.raises(ValueError):
+        async with store.write() as conn:
+            await toggle_vote(conn, 7, a, 100, 5, now)
+
+
+# --- what a digest holds -----------------------------------------------------------------------
+
+
+def _papers(count: int, **extra) -> list[Paper]:
+    return [
+        Paper(id=f"2401.{n:05d}", title=f"Paper {n}", upvotes=100 - n, **extra)
+        for n in range(1, count + 1)
+    ]
+
+
+def test_filters_apply_votes_first_then_top():
+    papers = _papers(10) + [Paper(id="2401.00099", title="Unknown votes")]
+    kept = select_papers(papers, DigestOptions(top=3, min_votes=95))
+    assert [p.id for p in kept] == ["2401.00001", "2401.00002", "2401.00003"]
+    assert len(select_papers(papers, DigestOptions(min_votes=95))) == 5
+    assert len(select_papers(papers, DigestOptions())) == 11  # unknown votes count as 0
+
+
+def test_cards_are_packed_within_discord_limits_even_for_huge_papers():
+    huge = _papers(
+        12,
+        abstract="A very long abstract sentence. " * 300,
+        authors=[f"Author {i}" for i in range(400)],
+    )
+    plan = make_plan(DAY, 12, huge, DigestOptions())
+    assert plan["parts"][0] == []
+    assert [pid for part in plan["parts"][1:] for pid in part] == [p.id for p in huge]
+    by_id = {p.id: p for p in huge}
+    for part in range(1, len(plan["parts"])):
+        rendered = render_part(plan, part, by_id, {})
+        assert len(rendered.embeds) <= CARDS_PER_MESSAGE
+        assert sum(len(e) for e in rendered.embeds) <= PACK_BUDGET or len(rendered.embeds) == 1
+        assert len(rendered.view.children) == 3 * len(rendered.embeds)  # a row per card
+        assert rendered.embeds[0].title.startswith(f"{1 + sum(map(len, plan['parts'][1:part]))}. ")
+
+
+def test_compact_digest_lists_linked_titles_with_votes():
+    papers = _papers(20)
+    plan = make_plan(DAY, 25, papers, DigestOptions(format="compact", top=20))
+    assert [len(p) for p in plan["parts"]] == [0, COMPACT_PER_MESSAGE, 5]
+    rendered = render_part(plan, 2, {p.id: p for p in papers}, None)
+    (embed,) = rendered.embeds
+    assert embed.description.startswith("`16.` [Paper 16](https://arxiv.org/abs/2401.00016) — ▲ 84")
+    assert rendered.view is None
+    header = header_text(plan)
+    assert header.startswith("📰 **Daily Papers — 2024-01-17** · 20 papers (of 25: top 20)")
+    assert len(header) <= render.CONTENT_LIMIT
+
+
+def test_an_empty_day_has_no_messages():
+    assert make_plan(DAY, 0, [], DigestOptions())["parts"] == []
