@@ -1,0 +1,581 @@
+"""The daily digest end to end: the real bot against the fake Discord and the loopback Hugging
+Face server, with time given by the test (a clock the bot reads; no waiting for real hours).
+
+The ingest and post-check jobs are scheduled far apart here; tests run a round of them
+themselves (`jobs.ingest()`, `jobs.post_due()`), as the scheduler would, at the time they set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import discord
+import pytest
+from fake_discord import FakeDiscord, FakeGuild, FakeUser, Perm
+from http_fixture_server import Reply
+
+from bot.app import PaperBot, configure_endpoints, open_services
+from bot.config import load_settings
+from bot.models import Summary
+from bot.scheduler import DigestJobs
+from storage.papers import get_paper, save_papers
+from storage.posts import get_post
+
+TOKEN = "fake-token-not-secret"
+DAY = date(2024, 1, 17)  # a Wednesday
+DAY_END = datetime(2024, 1, 18, tzinfo=UTC)
+EPHEMERAL = 64
+
+
+class Clock:
+    """The bot's clock, moved by the test."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def at(self, hours: float) -> None:
+        """Set the clock to DAY_END + `hours` (UTC)."""
+        self.now = DAY_END + timedelta(hours=hours)
+
+
+def hf_items(count: int, *, first: int = 101) -> list[dict]:
+    """A Daily Papers list in Hugging Face's shape: 2401.00101 ... with falling upvotes."""
+    return [
+        {
+            "paper": {
+                "id": f"2401.{n:05d}",
+                "title": f"Paper number {n} about diffusion",
+                "authors": [{"name": f"Author {n}"}, {"name": "Björn Ommer"}],
+                "upvotes": 200 - n,
+                "summary": f"Abstract of paper {n}. It has two sentences.",
+                "ai_summary": f"Paper {n} in one line.",
+            },
+            "thumbnail": f"https://cdn.example.org/{n}.png",
+        }
+        for n in range(first, first + count)
+    ]
+
+
+def serve_day(sources, day: date, reply: Reply):
+    """Serve `day`'s list (one page); returns the route, whose replies a test can change."""
+    return sources.add("/api/daily_papers", reply, query={"date": day.isoformat(), "p": 0})
+
+
+@dataclass
+class World:
+    fake: FakeDiscord
+    guild: FakeGuild
+    admin: FakeUser
+    member: FakeUser
+    clock: Clock
+    sources: object
+    settings: object
+    bot: PaperBot | None = None
+    services: object = None
+
+    @property
+    def jobs(self) -> DigestJobs:
+        return self.bot.get_cog("Digest").jobs
+
+    def channel(self, name: str):
+        return self.guild.channel(name)
+
+    async def slash(self, command: str, user=None, **options):
+        """Run a slash command in #general."""
+        name, _, sub = command.partition(" ")
+        return await self.fake.slash(
+            self.guild, self.channel("general"), user or self.admin, name,
+            subcommand=sub or None, options=options,
+        )  # fmt: skip
+
+    async def subscribe(self, channel: str, time: str, timezone: str, **options) -> str:
+        interaction = await self.slash(
+            "digest subscribe", channel=self.channel(channel), time=time, timezone=timezone,
+            **options,
+        )  # fmt: skip
+        return (await interaction.response())["data"]["content"]
+
+    def posted(self, name: str) -> list[dict]:
+        """Messages the bot posted in the channel (not interaction replies), oldest first."""
+        return [
+            m for m in self.fake.messages(self.channel(name))
+            if not m.get("interaction_metadata") and not m["flags"] & EPHEMERAL
+            and not m.get("webhook_id")
+        ]  # fmt: skip
+
+    async def ingest_at(self, hours: float) -> None:
+        self.clock.at(hours)
+        await self.jobs.ingest()
+
+    async def post_at(self, hours: float):
+        self.clock.at(hours)
+        return await self.jobs.post_due()
+
+
+def _settings(tmp_path: Path, fake: FakeDiscord, sources, guild: FakeGuild, **extra: str):
+    return load_settings(
+        {
+            "DISCORD_TOKEN": TOKEN,
+            "PAPERBOY_DB": str(tmp_path / "bot.db"),
+            "HF_API_BASE": sources.url,
+            "ARXIV_API_BASE": sources.url,
+            "DISCORD_API_BASE": f"{fake.url}/api/v10",
+            "DISCORD_GATEWAY_URL": fake.gateway_url,
+            "DEV_GUILD_ID": str(guild.id),
+            "HTTP_RETRIES": "0",
+            "HTTP_TIMEOUT": "2",
+            # The jobs run once at start-up; the tests run further rounds themselves.
+            "INGEST_INTERVAL_SECONDS": "3600",
+            "POST_CHECK_SECONDS": "3600",
+            "DISCORD_REQUESTS_PER_SECOND": "500",
+            **extra,
+        },
+        env_file=None,
+    )
+
+
+@asynccontextmanager
+async def bot_running(world: World):
+    """Start the bot as `paperboy run` does (in-process), wait for its first ingest round."""
+    configure_endpoints(world.settings)
+    async with open_services(world.settings, clock=world.clock) as services:
+        bot = PaperBot(services, guild_ready_timeout=0.05)
+        identified = world.fake.identify_count
+        task = asyncio.create_task(bot.start(TOKEN))
+        try:
+            await world.fake.wait_until_identified(identified + 1)
+            await asyncio.wait_for(bot.wait_until_ready(), 10)
+            world.bot, world.services = bot, services
+            jobs = bot.get_cog("Digest").jobs
+            for _ in range(500):  # the start-up ingest round
+                if jobs.ingest_runs:
+                    break
+                await asyncio.sleep(0.01)
+            yield world
+        finally:
+            await bot.close()
+            await asyncio.wait_for(task, 10)
+
+
+@pytest.fixture
+async def world(tmp_path, server, discord_endpoints):
+    guild = FakeGuild.create("Papers HQ", channels=["general", "seoul", "berlin", "third"])
+    admins = guild.add_role("Admins", Perm.MANAGE_GUILD)
+    admin = guild.add_member(FakeUser.create("alice"), roles=[admins]).user
+    member = guild.add_member(FakeUser.create("bob")).user
+    async with FakeDiscord(guilds=[guild], token=TOKEN) as fake:
+        clock = Clock(DAY_END - timedelta(hours=1))
+        settings = _settings(tmp_path, fake, server, guild)
+        the_world = World(fake, guild, admin, member, clock, server, settings)
+        async with bot_running(the_world):
+            await fake.wait_for_sync(guild)
+            yield the_world
+
+
+@pytest.fixture
+def discord_endpoints(monkeypatch):
+    """configure_endpoints changes discord.py class attributes; put them back afterwards."""
+    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
+    gateway = discord.gateway.DiscordWebSocket
+    monkeypatch.setattr(gateway, "DEFAULT_GATEWAY", gateway.DEFAULT_GATEWAY)
+
+
+async def complete_day(world: World, count: int = 7) -> None:
+    """Serve DAY with `count` papers and poll until it is complete (00:10 and 00:40 UTC)."""
+    serve_day(world.sources, DAY, Reply.json(hf_items(count)))
+    await world.ingest_at(0 + 10 / 60)
+    await world.ingest_at(0 + 40 / 60)
+
+
+def _embeds(messages: list[dict]) -> list[dict]:
+    return [embed for message in messages for embed in message["embeds"]]
+
+
+# --- admin commands -------------------------------------------------------------------------
+
+
+async def test_subscribe_list_and_unsubscribe(world):
+    text = await world.subscribe("seoul", "10:00", "asia/seoul", top=5, language="ko")
+    assert "Subscribed" in text and "10:00 Asia/Seoul" in text and "top 5" in text
+    assert "<t:" in text  # the next post time as a Discord timestamp
+
+    listing = await (await world.slash("digest list")).response()
+    assert listing["data"]["flags"] & EPHEMERAL
+    (field,) = listing["data"]["embeds"][0]["fields"]
+    assert field["name"] == "#seoul"
+    assert "10:00 Asia/Seoul" in field["value"] and "Next post: <t:" in field["value"]
+    assert "Last post: none yet" in field["value"]
+
+    # Subscribing again changes the settings of the same subscription.
+    again = await world.subscribe("seoul", "7:30", "Europe/Berlin", format="compact")
+    assert again.startswith("Updated")
+    gone = await (
+        await world.slash("digest unsubscribe", channel=world.channel("seoul"))
+    ).response()
+    assert "won't get the digest" in gone["data"]["content"]
+    empty = await (await world.slash("digest list")).response()
+    assert "No channel gets the digest" in empty["data"]["content"]
+    missing = await (
+        await world.slash("digest unsubscribe", channel=world.channel("seoul"))
+    ).response()
+    assert "nothing to stop" in missing["data"]["content"]
+
+
+async def test_members_without_manage_server_are_refused(world):
+    for command, options in [
+        ("digest list", {}),
+        (
+            "digest subscribe",
+            {"channel": world.channel("general"), "time": "09:00", "timezone": "UTC"},
+        ),
+    ]:
+        reply = await (await world.slash(command, user=world.member, **options)).response()
+        assert reply["data"]["flags"] & EPHEMERAL
+        assert "Manage Server" in reply["data"]["content"]
+    listing = await (await world.slash("digest list")).response()
+    assert "No channel gets the digest" in listing["data"]["content"]  # nothing was saved
+
+
+@pytest.mark.parametrize(
+    ("time", "timezone", "expected"),
+    [
+        ("25:00", "UTC", "not a time of day; use 24-hour HH:MM"),
+        ("9am", "UTC", "not a time of day"),
+        ("09:00", "Asia/Seol", "did you mean `Asia/Seoul`"),
+        ("09:00", "Mars/Olympus", "not a time zone name"),
+        ("09:00", "@everyone", "not a time zone name"),
+    ],
+)
+async def test_bad_times_and_time_zones_get_a_hint(world, time, timezone, expected):
+    reply = await (
+        await world.slash(
+            "digest subscribe", channel=world.channel("general"), time=time, timezone=timezone
+        )
+    ).response()
+    assert reply["data"]["flags"] & EPHEMERAL
+    assert expected in reply["data"]["content"]
+    assert "@everyone" not in reply["data"]["content"]  # echoed input is defused
+
+
+async def test_time_zone_autocomplete(world):
+    interaction = await world.fake.autocomplete(
+        world.guild, world.channel("general"), world.admin, "digest subscribe",
+        focused="timezone", value="seoul",
+        options={"channel": world.channel("general"), "time": "09:00"},
+    )  # fmt: skip
+    choices = await interaction.choices()
+    assert [c["value"] for c in choices] == ["Asia/Seoul"]
+    broad = await world.fake.autocomplete(
+        world.guild, world.channel("general"), world.admin, "digest subscribe",
+        focused="timezone", value="",
+        options={"channel": world.channel("general"), "time": "09:00"},
+    )  # fmt: skip
+    assert len(await broad.choices()) == 25
+
+
+async def test_subscribe_names_the_missing_permission(world):
+    bot_role = next(r for r in world.guild.roles.values() if r.managed)
+    world.channel("third").set_permissions(bot_role, deny=Perm.EMBED_LINKS)
+    await world.fake.update_channel(world.channel("third"))
+    reply = await (
+        await world.slash(
+            "digest subscribe", channel=world.channel("third"), time="09:00", timezone="UTC"
+        )
+    ).response()
+    assert "missing **Embed Links**" in reply["data"]["content"]
+    listing = await (await world.slash("digest list")).response()
+    assert "No channel gets the digest" in listing["data"]["content"]
+
+
+# --- posting at the right time, once -----------------------------------------------------------
+
+
+async def test_a_digest_is_posted_once_at_the_local_time_of_each_channel(world):
+    await world.subscribe("seoul", "10:00", "Asia/Seoul")  # 01:00 UTC
+    await world.subscribe("berlin", "09:00", "Europe/Berlin")  # 08:00 UTC in January
+    serve_day(world.sources, DAY, Reply.json(hf_items(7)))
+    await world.ingest_at(-0.5)  # the day is not over yet: not complete
+    assert await world.post_at(0.95) == []
+    await complete_day(world)  # complete at 00:40 UTC
+    assert await world.post_at(59 / 60) == []  # 09:59 in Seoul
+    posted = await world.post_at(1.0)  # 10:00 in Seoul
+    assert [p.channel_id for p in posted] == [world.channel("seoul").id]
+    seoul = world.posted("seoul")
+    assert seoul[0]["content"].startswith("📰 **Daily Papers — 2024-01-17** · 7 papers")
+    cards = _embeds(seoul[1:])
+    assert [c["title"].split(". ", 1)[0] for c in cards] == [str(n) for n in range(1, 8)]
+    assert cards[0]["url"] == "https://arxiv.org/abs/2401.00101"  # most upvoted first
+    assert cards[0]["image"]["url"] == "https://cdn.example.org/101.png"
+    assert "AI summary (Hugging Face)" in cards[0]["description"]
+    assert world.posted("berlin") == []
+
+    assert await world.post_at(7.99) == []  # 08:59 in Berlin
+    await world.post_at(8.0)
+    assert len(_embeds(world.posted("berlin"))) == 7
+    # Later checks, and a check running twice at once, post nothing again.
+    before = len(world.fake.requests_to("POST", r"/channels/\d+/messages"))
+    await asyncio.gather(world.post_at(9.0), world.jobs.post_due())
+    await world.post_at(30.0)
+    assert len(world.fake.requests_to("POST", r"/channels/\d+/messages")) == before
+    assert all(m == {"parse": []} for m in world.fake.allowed_mentions)
+
+
+async def test_a_bot_that_was_down_posts_only_the_newest_day_when_it_is_back(world):
+    await world.subscribe("general", "09:00", "UTC")
+    serve_day(world.sources, DAY, Reply.json(hf_items(3)))
+    next_day = DAY + timedelta(days=1)
+    serve_day(world.sources, next_day, Reply.json(hf_items(2, first=150)))
+    # Both days complete while no post check runs (the bot was "down" at 09:00 on the 18th).
+    await world.ingest_at(0.2)
+    await world.ingest_at(0.7)
+    await world.ingest_at(24.2)
+    await world.ingest_at(24.7)
+    await world.post_at(26.0)  # back on the 19th at 02:00: the 19th's 09:00 has not come yet
+    assert world.posted("general") == []
+    await world.post_at(33.0)
+    messages = world.posted("general")
+    assert messages[0]["content"].startswith("📰 **Daily Papers — 2024-01-18** · 2 papers")
+    assert "2024-01-17" not in " ".join(m["content"] or "" for m in messages)  # no backlog
+
+
+async def test_filters_language_and_compact_format(world):
+    await complete_day(world, count=7)
+    async with world.services.store.write() as conn:  # an imported Korean digest summary
+        stored = await get_paper(conn, "2401.00102")
+        stored.summaries = [Summary("ko", "digest", ["한국어 요약입니다."])]
+        await save_papers(conn, [stored], world.clock())
+    await world.subscribe("seoul", "09:00", "UTC", top=3, language="ko")
+    await world.subscribe("berlin", "09:00", "UTC", min_votes=95, format="compact")
+    await world.post_at(9.0)
+    seoul = world.posted("seoul")
+    assert "3 papers (of 7: top 3)" in seoul[0]["content"]
+    cards = _embeds(seoul[1:])
+    assert len(cards) == 3
+    assert "한국어 요약입니다." in cards[1]["description"]  # the channel's language first
+    assert "AI summary (Hugging Face)" in cards[0]["description"]  # else Hugging Face's
+    berlin = world.posted("berlin")
+    assert "5 papers (of 7: at least 95 upvotes)" in berlin[0]["content"]
+    (listing,) = _embeds(berlin[1:])
+    assert listing["description"].count("https://arxiv.org/abs/") == 5
+    assert not berlin[1]["components"]  # a list, no vote buttons
+
+
+async def test_an_empty_day_posts_nothing(world):
+    await world.subscribe("general", "09:00", "UTC")
+    serve_day(world.sources, DAY, Reply.json([]))  # a weekend
+    await world.ingest_at(0.2)
+    await world.ingest_at(0.7)
+    await world.post_at(9.0)
+    assert world.posted("general") == []
+    listing = await (await world.slash("digest list")).response()
+    assert "nothing to post" in listing["data"]["embeds"][0]["fields"][0]["value"]
+
+
+# --- failures ---------------------------------------------------------------------------------
+
+
+async def test_a_forbidden_channel_fails_alone_and_is_not_retried_in_a_loop(world):
+    for name in ("general", "seoul", "third"):
+        await world.subscribe(name, "09:00", "UTC")
+    await complete_day(world)
+    bot_role = next(r for r in world.guild.roles.values() if r.managed)
+    world.channel("third").set_permissions(bot_role, deny=Perm.SEND_MESSAGES)
+    await world.post_at(9.0)
+    assert len(_embeds(world.posted("general"))) == 7
+    assert len(_embeds(world.posted("seoul"))) == 7
+    assert world.posted("third") == []
+    post = await get_post(world.services.store.reader, world.channel("third").id, DAY)
+    assert post.state == "failed" and "403" in post.error
+    world.fake.take_violations()
+    third = rf"/channels/{world.channel('third').id}/messages"
+    tries = len(world.fake.requests_to("POST", third))
+    for hour in (9.1, 10, 12, 23.9):
+        await world.post_at(hour)
+    assert len(world.fake.requests_to("POST", third)) == tries  # not before its next post time
+    listing = await (await world.slash("digest list")).response()
+    third_field = next(f for f in listing["data"]["embeds"][0]["fields"] if f["name"] == "#third")
+    assert "failed" in third_field["value"] and "Missing Permissions" in third_field["value"]
+
+    world.channel("third").set_permissions(bot_role)  # an admin fixed it
+    await world.post_at(33.0)  # the next day's 09:00: tried again, once
+    assert len(_embeds(world.posted("third"))) == 7
+
+
+async def test_a_429_storm_still_completes_the_digest(world):
+    await world.subscribe("general", "09:00", "UTC")
+    await complete_day(world)
+    world.fake.fail_next("POST", r"/channels/\d+/messages", 429, times=4, retry_after=0.05)
+    await world.post_at(9.0)
+    messages = world.posted("general")
+    assert len(_embeds(messages[1:])) == 7
+    assert len({m["id"] for m in messages}) == len(messages)
+    post = await get_post(world.services.store.reader, world.channel("general").id, DAY)
+    assert post.state == "posted"
+
+
+async def test_a_server_error_is_retried_later_and_resumes_without_repeating(world):
+    await world.subscribe("general", "09:00", "UTC")
+    await complete_day(world, count=12)  # a header and 3 card messages
+    # The header goes out; Discord answers the next message with a 503.
+    gate = world.fake.hold("POST", r"/channels/\d+/messages", after=1)
+    posting = asyncio.create_task(world.post_at(9.0))
+    await gate.wait_blocked()
+    world.fake.fail_next("POST", r"/channels/\d+/messages", 503)
+    gate.release()
+    await posting
+    post = await get_post(world.services.store.reader, world.channel("general").id, DAY)
+    assert post.state == "failed" and "503" in post.error
+    assert post.retry_at == world.clock() + timedelta(minutes=1)
+    assert len(world.posted("general")) == 1
+    assert await world.post_at(9.0 + 0.5 / 60) == []  # before the retry time
+    await world.post_at(9.0 + 1 / 60)
+    messages = world.posted("general")
+    assert len(_embeds(messages[1:])) == 12
+    assert sum(1 for m in messages if (m["content"] or "").startswith("📰")) == 1
+
+
+async def test_hugging_face_failing_delays_the_digest_until_it_recovers(world, caplog):
+    await world.subscribe("general", "09:00", "UTC")
+    route = serve_day(world.sources, DAY, Reply.error(503))
+    with caplog.at_level(logging.WARNING, logger="bot.scheduler"):
+        for hour in (0.2, 0.7, 1.2):
+            await world.ingest_at(hour)
+    assert "Daily Papers of 2024-01-17 not polled" in caplog.text
+    await world.post_at(9.0)
+    assert world.posted("general") == []
+    route.replies[:] = [Reply.json(hf_items(4))]
+    await world.ingest_at(9.2)
+    await world.ingest_at(9.7)
+    await world.post_at(9.75)  # 09:00 has passed: posted as soon as the day is complete
+    assert len(_embeds(world.posted("general")[1:])) == 4
+
+
+async def test_a_partial_list_that_grows_is_posted_whole(world):
+    await world.subscribe("general", "00:30", "UTC")
+    route = serve_day(world.sources, DAY, Reply.json(hf_items(3)))
+    await world.ingest_at(0.2)
+    route.replies[:] = [Reply.json(hf_items(6))]  # more papers arrived after midnight
+    await world.ingest_at(0.7)
+    await world.post_at(0.75)
+    assert world.posted("general") == []  # two polls disagreed: not complete
+    await world.ingest_at(1.2)
+    await world.post_at(1.25)
+    assert len(_embeds(world.posted("general")[1:])) == 6
+
+
+# --- votes --------------------------------------------------------------------------------------
+
+
+def _button(message: dict, custom_id: str) -> dict:
+    for row in message["components"]:
+        for component in row["components"]:
+            if component.get("custom_id") == custom_id:
+                return component
+    raise AssertionError(f"no button {custom_id}")
+
+
+async def test_member_votes_update_the_card_and_survive_a_restart(world):
+    await world.subscribe("general", "09:00", "UTC")
+    await complete_day(world, count=2)
+    await world.post_at(9.0)
+    card_message = world.posted("general")[1]
+    up = "vote:2401.00101:up"
+    assert _button(card_message, up)["label"] == "0"
+    assert _button(card_message, "card:2401.00101")["label"].startswith("1. Paper number 101")
+
+    click = await world.fake.click(card_message, custom_id=up, user=world.admin)
+    assert (await click.response())["type"] == 7  # the message itself is updated
+    note = (await click.wait_for_followups(1))[0]
+    assert note["flags"] & EPHEMERAL and "counted" in note["content"]
+    assert _button(world.fake.message(card_message["id"]), up)["label"] == "1"
+
+    # Restart the bot: the buttons keep working, the votes are still there.
+    await world.bot.close()
+    async with bot_running(world):
+        await world.fake.wait_for_sync(world.guild)
+        message = world.fake.message(card_message["id"])
+        await (await world.fake.click(message, custom_id=up, user=world.member)).response()
+        assert _button(world.fake.message(card_message["id"]), up)["label"] == "2"
+        down = "vote:2401.00101:down"
+        message = world.fake.message(card_message["id"])
+        await (await world.fake.click(message, custom_id=down, user=world.member)).response()
+        updated = world.fake.message(card_message["id"])
+        assert (_button(updated, up)["label"], _button(updated, down)["label"]) == ("1", "1")
+        again = await world.fake.click(updated, custom_id=up, user=world.admin)  # withdraw
+        await again.response()
+        assert "withdrawn" in (await again.wait_for_followups(1))[0]["content"]
+        final = world.fake.message(card_message["id"])
+        assert (_button(final, up)["label"], _button(final, down)["label"]) == ("0", "1")
+
+        top = await (await world.slash("paper top", period="week", source="server")).response()
+        assert "2401.00101" not in top["data"]["embeds"][0]["description"]  # score -1
+        first = await (await world.slash("paper top", period="week")).response()
+        assert "2401.00101" in first["data"]["embeds"][0]["description"]
+
+
+async def test_posted_cards_follow_hugging_face_upvotes_for_three_days(world):
+    await world.subscribe("general", "09:00", "UTC")
+    route = serve_day(world.sources, DAY, Reply.json(hf_items(2)))
+    await world.ingest_at(0.2)
+    await world.ingest_at(0.7)
+    await world.post_at(9.0)
+    card_message = world.posted("general")[1]
+    votes = next(f for f in card_message["embeds"][0]["fields"] if f["name"] == "Upvotes")
+    assert votes["value"] == "▲ 99"
+
+    grown = hf_items(2)
+    grown[0]["paper"]["upvotes"] = 150
+    route.replies[:] = [Reply.json(grown)]
+    edits = len(world.fake.requests_to("PATCH", r"/channels/\d+/messages/\d+"))
+    await world.ingest_at(10.0)
+    edited = world.fake.message(card_message["id"])
+    votes = next(f for f in edited["embeds"][0]["fields"] if f["name"] == "Upvotes")
+    assert votes["value"] == "▲ 150"
+    assert _button(edited, "vote:2401.00101:up")  # the vote buttons stay
+    assert len(world.fake.requests_to("PATCH", r"/channels/\d+/messages/\d+")) == edits + 1
+    await world.ingest_at(10.5)  # nothing changed: no edit
+    assert len(world.fake.requests_to("PATCH", r"/channels/\d+/messages/\d+")) == edits + 1
+
+    grown[0]["paper"]["upvotes"] = 300
+    route.replies[:] = [Reply.json(grown)]
+    await world.ingest_at(9.0 + 24 * 3 + 1)  # more than three days after the post
+    assert len(world.fake.requests_to("PATCH", r"/channels/\d+/messages/\d+")) == edits + 1
+
+
+# --- preview and manual post ----------------------------------------------------------------------
+
+
+async def test_preview_is_private_and_post_backfills_once(world):
+    await complete_day(world, count=7)
+    preview = await world.slash("digest preview")
+    body = await preview.response()
+    assert body["data"]["flags"] & EPHEMERAL
+    assert "Preview" in body["data"]["content"] and "7 papers" in body["data"]["content"]
+    followups = await preview.wait_for_followups(1)  # 7 cards: 5 + 2
+    assert all(f["flags"] & EPHEMERAL for f in followups)
+    shown = len(body["data"]["embeds"]) + sum(len(f["embeds"]) for f in followups)
+    assert shown == 7
+    assert world.posted("general") == []
+
+    bad = await (await world.slash("digest preview", date="2024-02-30")).response()
+    assert "not a real date" in bad["data"]["content"]
+
+    posting = await world.slash("digest post", channel=world.channel("seoul"), date="2024-01-17")
+    assert (await posting.response())["type"] == 5  # acknowledged first: posting takes a while
+    done = await posting.original()
+    assert "Posted the digest of 2024-01-17" in done["content"]
+    assert len(_embeds(world.posted("seoul")[1:])) == 7
+    twice = await world.slash("digest post", channel=world.channel("seoul"))
+    assert "already in" in (await twice.response())["data"]["content"]
+    # It counts as that day's post: the subscription made later does not post it again.
+    await world.subscribe("seoul", "09:00", "UTC")
+    await world.post_at(9.0)
+    assert len(_embeds(world.posted("seoul")[1:])) == 7
