@@ -515,11 +515,6 @@ async def test_member_votes_update_the_card_and_survive_a_restart(world):
         final = world.fake.message(card_message["id"])
         assert (_button(final, up)["label"], _button(final, down)["label"]) == ("0", "1")
 
-        top = await (await world.slash("paper top", period="week", source="server")).response()
-        assert "2401.00101" not in top["data"]["embeds"][0]["description"]  # score -1
-        first = await (await world.slash("paper top", period="week")).response()
-        assert "2401.00101" in first["data"]["embeds"][0]["description"]
-
 
 async def test_posted_cards_follow_hugging_face_upvotes_for_three_days(world):
     await world.subscribe("general", "09:00", "UTC")
