@@ -152,6 +152,7 @@ channel routes only (interaction responses need none, as on Discord).
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import copy
 import hashlib
@@ -162,6 +163,7 @@ import math
 import re
 import secrets
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -180,11 +182,13 @@ __all__ = [
     "FakeRole",
     "FakeUser",
     "Fault",
+    "Gate",
     "Intent",
     "MessageFlag",
     "MessageWrite",
     "Overwrite",
     "Perm",
+    "RateLimitHit",
     "RecordedRequest",
     "Violation",
     "new_snowflake",
@@ -596,7 +600,7 @@ class FakeGuild:
 # records
 
 
-@dataclass
+@dataclass(eq=False)
 class RecordedRequest:
     method: str
     path: str  # after /api/v10
@@ -604,7 +608,22 @@ class RecordedRequest:
     time: float  # loop time
     json: Any  # the parsed JSON body (or multipart payload_json), else None
     files: list[tuple[str, int]] = field(default_factory=list)  # (filename, size)
-    status: int | None = None
+    status: int | None = None  # None: not answered (yet), or never (``dropped``)
+    route: str = ""  # the route kind, e.g. "POST /channels/{cid}/messages" ("unsupported")
+    held: bool = False  # a Gate held it (see FakeDiscord.hold)
+    dropped: bool = False  # the client went away while it was held: the answer never left
+
+
+@dataclass
+class RateLimitHit:
+    """One 429 the fake sent: ``kind`` is "global" (the token bucket), "channel" (a
+    per-channel window) or "fault" (``fail_next(..., 429)``)."""
+
+    kind: str
+    method: str
+    path: str
+    retry_after: float
+    time: float  # loop time
 
 
 @dataclass
@@ -637,7 +656,7 @@ class MessageWrite:
     method: str
     path: str
     message_id: int | None
-    body: dict[str, Any]
+    body: dict[str, Any] | None  # None with FakeDiscord(record_bodies=False)
     allowed_mentions: dict[str, Any] | None
     time: float
 
@@ -1028,7 +1047,7 @@ class _Session:
         self.intents = intents
         self.identify = identify
         self.seq = 0
-        self.log: list[dict[str, Any]] = []
+        self.log: list[tuple[int, str, str]] = []  # (seq, event, serialized payload)
         self.conn: _Conn | None = None
         self.live = False
         self.lock = asyncio.Lock()
@@ -1049,6 +1068,110 @@ class _TokenBucket:
             self.tokens -= 1
             return 0.0
         return (1 - self.tokens) / self.rate
+
+
+class _WindowLimit:
+    """Discord's per-route buckets: ``limit`` requests per key (a channel) in a fixed window
+    of ``per`` seconds that starts with the first request after the previous one ended."""
+
+    def __init__(self, limit: int, per: float):
+        if limit < 1 or per <= 0:
+            raise ValueError(f"a rate limit needs limit >= 1 and per > 0, not {limit}/{per}")
+        self.limit = limit
+        self.per = per
+        self._windows: dict[int, list[float]] = {}  # key -> [reset_at (monotonic), used]
+
+    def take(self, key: int) -> tuple[int, float]:
+        """(remaining, reset_after) when allowed; (-1, retry_after) when over the limit."""
+        now = time.monotonic()
+        window = self._windows.get(key)
+        if window is None or window[0] <= now:
+            window = self._windows[key] = [now + self.per, 0]
+        reset_after = window[0] - now
+        if window[1] >= self.limit:
+            return -1, reset_after
+        window[1] += 1
+        return self.limit - int(window[1]), reset_after
+
+
+def _bucket_hash(method: str, path: str) -> str:
+    """One X-RateLimit-Bucket per route (the same for every channel, as on Discord)."""
+    template = re.sub(r"\d{5,}", "{id}", path)
+    return hashlib.sha1(f"{method} {template}".encode()).hexdigest()[:16]
+
+
+def _limit_headers(limit: int, remaining: int, reset_after: float, bucket: str) -> dict:
+    reset_after = _ceil_ms(reset_after)
+    return {
+        "X-RateLimit-Limit": str(limit),
+        "X-RateLimit-Remaining": str(remaining),
+        "X-RateLimit-Reset": f"{time.time() + reset_after:.3f}",
+        "X-RateLimit-Reset-After": f"{reset_after:.3f}",
+        "X-RateLimit-Bucket": bucket,
+    }
+
+
+def _ceil_ms(seconds: float) -> float:
+    # Rounded up: a client that waits the announced time must find the window over.
+    return max(0.001, math.ceil(seconds * 1000) / 1000)
+
+
+class Gate:
+    """A hold on matching requests, made by ``FakeDiscord.hold()`` (see there)."""
+
+    def __init__(
+        self, fake: FakeDiscord, method: str, path_regex: str, after: int, commit_first: bool
+    ):
+        self._fake = fake
+        self.method = method.upper()
+        self.path_regex = path_regex
+        self._pattern = re.compile(path_regex)
+        self.after = after
+        self.commit_first = commit_first
+        self.seen = 0  # matching requests so far (let through, held or dropped)
+        self.held: list[RecordedRequest] = []  # every request this gate held, in order
+        self.dropped: list[RecordedRequest] = []  # held ones whose client went away
+        self.released = False
+        self._waiting: list[tuple[web.Request, RecordedRequest, asyncio.Future[str]]] = []
+
+    def __repr__(self) -> str:
+        state = "released" if self.released else f"holding {len(self._waiting)}"
+        return f"<Gate {self.method} {self.path_regex} after={self.after} {state}>"
+
+    def _matches(self, method: str, path: str) -> bool:
+        return self.method in ("*", method) and self._pattern.fullmatch(path) is not None
+
+    @property
+    def waiting(self) -> int:
+        """How many requests are held right now."""
+        return len(self._waiting)
+
+    def release(self) -> None:
+        """Let the held requests go on (in order) and stop holding: later ones pass."""
+        self._release("released")
+
+    def _release(self, outcome: str) -> None:
+        self.released = True
+        if self in self._fake._gates:
+            self._fake._gates.remove(self)
+        for _, _, future in self._waiting:
+            if not future.done():
+                future.set_result(outcome)
+        self._fake._changed()
+
+    async def wait_blocked(self, count: int = 1, timeout: float = 5.0) -> list[RecordedRequest]:
+        """Wait until ``count`` requests were held (in all: released/dropped ones count)."""
+        await self._fake._wait_for(
+            lambda: len(self.held) >= count, timeout, f"{count} request(s) held by {self}"
+        )
+        return list(self.held)
+
+    async def wait_dropped(self, count: int = 1, timeout: float = 5.0) -> list[RecordedRequest]:
+        """Wait until the clients of ``count`` held requests went away (the bot was killed)."""
+        await self._fake._wait_for(
+            lambda: len(self.dropped) >= count, timeout, f"{count} dropped request(s) of {self}"
+        )
+        return list(self.dropped)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1073,9 +1196,12 @@ class FakeDiscord:
         heartbeat_interval_ms: int = 41250,
         allowed_privileged_intents: int = 0,
         global_rate_limit: float | None = None,
+        channel_message_limit: tuple[int, float] | None = None,
+        channel_edit_limit: tuple[int, float] | None = None,
         bot_permissions: int = Perm.DEFAULT_BOT,
         attachment_size_limit: int = 10 * 1024 * 1024,
         application_flags: int = 0,
+        record_bodies: bool = True,
         strict: bool = True,
         host: str = "127.0.0.1",
     ) -> None:
@@ -1089,6 +1215,7 @@ class FakeDiscord:
         self.bot_permissions = bot_permissions
         self.attachment_size_limit = attachment_size_limit
         self.application_flags = application_flags
+        self.record_bodies = record_bodies
         self.strict = strict
         self.host = host
 
@@ -1109,15 +1236,29 @@ class FakeDiscord:
         self.synced_commands: dict[int | None, list[dict[str, Any]]] = {}
         self.sync_count = 0
         self.interactions: dict[int, FakeInteraction] = {}
+        self.rate_limit_hits: list[RateLimitHit] = []  # every 429 sent
+        self.request_counts: Counter[str] = Counter()  # route kind -> requests received
+        self.status_counts: Counter[int] = Counter()  # status -> responses
 
         self._messages: dict[int, dict[str, Any]] = {}
-        self._channel_messages: dict[int, list[int]] = {}
+        self._channel_messages: dict[int, list[int]] = {}  # every message, oldest first
+        self._channel_history: dict[int, list[int]] = {}  # non-ephemeral ones, ascending ids
+        self._create_times: dict[int, list[float]] = {}  # channel -> loop times of POSTs
+        self._channel_guild: dict[int, int] = {}  # channel id -> guild id (an index)
         self._message_owner: dict[int, int] = {}  # message id -> user id of the interaction
+        self._nonces: dict[str, tuple[float, int]] = {}  # enforced nonce -> (time, message)
+        self.nonce_window = 300.0  # seconds an enforced nonce stays unique
         self._by_token: dict[str, FakeInteraction] = {}
         self._faults: list[Fault] = []
         self._bucket: _TokenBucket | None = None
         if global_rate_limit:
             self.set_global_rate_limit(global_rate_limit)
+        self._create_limit: _WindowLimit | None = None
+        self._edit_limit: _WindowLimit | None = None
+        self.set_channel_message_limit(channel_message_limit)
+        self.set_channel_edit_limit(channel_edit_limit)
+        self._gates: list[Gate] = []
+        self._hold_watch: asyncio.Task[None] | None = None
         self._sessions: dict[str, _Session] = {}
         self._conns: list[_Conn] = []
         self._change = asyncio.Event()
@@ -1152,6 +1293,13 @@ class FakeDiscord:
         for itx in self.interactions.values():
             if itx.deadline is not None:
                 itx.deadline.cancel()
+        for gate in list(self._gates):
+            gate._release("closed")  # held requests end unanswered, with no effect
+        if self._hold_watch is not None:
+            self._hold_watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._hold_watch
+            self._hold_watch = None
         for conn in list(self._conns):
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(conn.ws.close(code=1001), 2)
@@ -1256,10 +1404,44 @@ class FakeDiscord:
             await self._dispatch("GUILD_CREATE", self._guild_create(guild, session))
 
     def _find_channel(self, channel_id: int) -> tuple[FakeGuild, FakeChannel]:
+        guild = self.guilds.get(self._channel_guild.get(channel_id, 0))
+        if guild is not None and channel_id in guild.channels:
+            return guild, guild.channels[channel_id]
         for guild in self.guilds.values():
             if channel_id in guild.channels:
+                self._channel_guild[channel_id] = guild.id
                 return guild, guild.channels[channel_id]
         raise ApiError(404, 10003, "Unknown Channel")
+
+    def _lookup_channel(self, channel: Any) -> tuple[FakeGuild, FakeChannel]:
+        """_find_channel for the test side: a LookupError, not an HTTP error."""
+        try:
+            return self._find_channel(_id_of(channel))
+        except ApiError:
+            raise LookupError(f"channel {_id_of(channel)} does not exist (deleted?)") from None
+
+    async def add_channel(
+        self, guild: FakeGuild, name: str, *, topic: str | None = None
+    ) -> FakeChannel:
+        """``guild.add_channel()`` plus a CHANNEL_CREATE for the connected bot."""
+        channel = guild.add_channel(name, topic=topic)
+        await self._dispatch("CHANNEL_CREATE", channel.to_dict(), intent=Intent.GUILDS)
+        return channel
+
+    async def update_channel(self, channel: Any) -> None:
+        """Send CHANNEL_UPDATE with the channel as it is now (after ``set_permissions()``, a
+        rename...), so the bot's cache (``channel.permissions_for(guild.me)``) follows."""
+        _, found = self._lookup_channel(channel)
+        await self._dispatch("CHANNEL_UPDATE", found.to_dict(), intent=Intent.GUILDS)
+
+    async def delete_channel(self, channel: Any) -> None:
+        """Delete a channel: CHANNEL_DELETE to the bot; later requests to it get 404 code
+        10003 "Unknown Channel". Its messages stay readable with ``messages(channel)``."""
+        guild, found = self._lookup_channel(channel)
+        del guild.channels[found.id]
+        self._channel_guild.pop(found.id, None)
+        await self._dispatch("CHANNEL_DELETE", found.to_dict(), intent=Intent.GUILDS)
+        self._changed()
 
     # ---- test-facing queries ------------------------------------------------------------------
 
@@ -1268,8 +1450,38 @@ class FakeDiscord:
         ids = self._channel_messages.get(_id_of(channel), [])
         return [copy.deepcopy(self._messages[i]) for i in ids if i in self._messages]
 
+    def message_ids(self, channel: Any) -> list[int]:
+        """Ids of the messages of a channel, oldest first (cheap: no copies)."""
+        ids = self._channel_messages.get(_id_of(channel), [])
+        return [i for i in ids if i in self._messages]
+
     def message(self, message_id: Any) -> dict[str, Any]:
         return copy.deepcopy(self._messages[_id_of(message_id)])
+
+    def message_create_times(self, channel: Any) -> list[float]:
+        """Loop times of the messages created by ``POST /channels/{id}/messages`` in a
+        channel, in order (interaction responses and followups are not included)."""
+        return list(self._create_times.get(_id_of(channel), []))
+
+    @property
+    def rate_limited_count(self) -> int:
+        """How many 429s the fake sent (all kinds; see ``rate_limit_hits``)."""
+        return len(self.rate_limit_hits)
+
+    def stats(self) -> dict[str, Any]:
+        """Counters for a benchmark report."""
+        hits = Counter(h.kind for h in self.rate_limit_hits)
+        return {
+            "requests": len(self.requests),
+            "by_route": dict(self.request_counts),
+            "by_status": dict(self.status_counts),
+            "rate_limited": {k: hits.get(k, 0) for k in ("global", "channel", "fault")},
+            "rate_limited_total": len(self.rate_limit_hits),
+            "channel_message_creates": sum(len(t) for t in self._create_times.values()),
+            "messages": len(self._messages),
+            "held": sum(1 for r in self.requests if r.held),
+            "dropped": sum(1 for r in self.requests if r.dropped),
+        }
 
     async def wait_for_message(
         self, channel: Any, where: Callable[[dict], bool] | None = None, timeout: float = 5.0
@@ -1294,12 +1506,28 @@ class FakeDiscord:
         self, method: str, path_regex: str, count: int = 1, timeout: float = 5.0
     ) -> list[RecordedRequest]:
         """Wait until ``count`` requests matched (and were answered); returns them all."""
+        pattern = re.compile(path_regex)
+        scanned = 0
+        found: list[RecordedRequest] = []  # matched and answered, in arrival order
+        pending: list[RecordedRequest] = []  # matched, not answered yet
 
         def answered() -> list[RecordedRequest] | None:
-            found = [r for r in self.requests_to(method, path_regex) if r.status is not None]
-            return found if len(found) >= count else None
+            # Incremental: each change looks only at new requests and the unanswered ones.
+            nonlocal scanned, pending
+            new = self.requests[scanned:]
+            scanned += len(new)
+            pending += [r for r in new if method in ("*", r.method) and pattern.fullmatch(r.path)]
+            if any(r.status is not None for r in pending):
+                found.extend(r for r in pending if r.status is not None)
+                pending = [r for r in pending if r.status is None]
+            if len(found) < count:
+                return None
+            return sorted(found, key=self._request_order().__getitem__)
 
         return await self._wait_for(answered, timeout, f"{count} x {method} {path_regex}")
+
+    def _request_order(self) -> dict[RecordedRequest, int]:
+        return {r: i for i, r in enumerate(self.requests)}
 
     def requests_to(self, method: str, path_regex: str) -> list[RecordedRequest]:
         return [
@@ -1338,9 +1566,75 @@ class FakeDiscord:
         else:
             self._bucket = _TokenBucket(per_second, burst if burst is not None else per_second)
 
-    def _fault_response(self, fault: Fault, path: str) -> web.Response:
+    def set_channel_message_limit(self, limit: tuple[int, float] | None) -> None:
+        """At most ``limit[0]`` ``POST /channels/{id}/messages`` per channel per ``limit[1]``
+        seconds (Discord: (5, 5.0)); None: off. Resets the windows."""
+        self._create_limit = None if limit is None else _WindowLimit(*limit)
+
+    def set_channel_edit_limit(self, limit: tuple[int, float] | None) -> None:
+        """The same for ``PATCH /channels/{id}/messages/{id}`` (a bucket of its own)."""
+        self._edit_limit = None if limit is None else _WindowLimit(*limit)
+
+    def hold(
+        self, method: str, path_regex: str, *, after: int = 0, commit_first: bool = False
+    ) -> Gate:
+        """Hold requests matching (method or "*", ``re.fullmatch`` of the path after
+        /api/v10) after letting the first ``after`` through, until ``gate.release()``.
+        Held before anything happens (no rate limit, fault or effect): a held request whose
+        client disconnects (the bot was killed) is dropped, as if Discord never got it. With
+        ``commit_first=True`` the request is carried out (message created, recorded,
+        dispatched) and only the response is held: "created, but the bot never learned the
+        id". A request is handled by the first unreleased gate that matches it."""
+        gate = Gate(self, method, path_regex, after, commit_first)
+        self._gates.append(gate)
+        return gate
+
+    def _gate_for(self, method: str, path: str) -> Gate | None:
+        for gate in self._gates:
+            if gate._matches(method, path):
+                gate.seen += 1
+                return gate if gate.seen > gate.after else None
+        return None
+
+    async def _hold(self, gate: Gate, request: web.Request, record: RecordedRequest) -> str:
+        """Wait until the gate is released ("released"), the client goes away ("dropped")
+        or the fake closes ("closed")."""
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        entry = (request, record, future)
+        gate._waiting.append(entry)
+        gate.held.append(record)
+        record.held = True
+        if self._hold_watch is None or self._hold_watch.done():
+            self._hold_watch = asyncio.create_task(self._watch_held())
+        self._changed()
+        try:
+            return await future
+        finally:
+            gate._waiting.remove(entry)
+            self._changed()
+
+    async def _watch_held(self) -> None:
+        # One poller for every held request: aiohttp (handler_cancellation off) tells a
+        # handler nothing when its client disconnects, but the request's transport goes away.
+        while True:
+            entries = [(g, e) for g in self._gates for e in g._waiting]
+            if not entries:
+                return
+            for gate, (request, record, future) in entries:
+                transport = request.transport
+                if not future.done() and (transport is None or transport.is_closing()):
+                    record.dropped = True
+                    gate.dropped.append(record)
+                    future.set_result("dropped")
+                    self._changed()
+            await asyncio.sleep(0.01)
+
+    def _fault_response(self, fault: Fault, method: str, path: str) -> web.Response:
         if fault.status == 429:
-            return self._rate_limited(fault.retry_after, global_=fault.global_, path=path)
+            kind = "fault"
+            return self._rate_limited(
+                fault.retry_after, kind=kind, global_=fault.global_, method=method, path=path
+            )
         defaults = {
             400: (50035, "Invalid Form Body"),
             401: (0, "401: Unauthorized"),
@@ -1353,9 +1647,21 @@ class FakeDiscord:
         body = {"message": fault.message or message, "code": fault.code or code}
         return _json_response(body, fault.status)
 
-    def _rate_limited(self, retry_after: float, *, global_: bool, path: str) -> web.Response:
-        template = re.sub(r"\d{5,}", "{id}", path)
-        bucket = hashlib.sha1(template.encode()).hexdigest()[:16]
+    def _rate_limited(
+        self,
+        retry_after: float,
+        *,
+        kind: str,
+        global_: bool,
+        method: str,
+        path: str,
+        limit: int = 5,
+    ) -> web.Response:
+        """A 429 as discord.py retries it (a Via header, JSON ``retry_after``), counted."""
+        retry_after = _ceil_ms(retry_after)
+        self.rate_limit_hits.append(
+            RateLimitHit(kind, method, path, retry_after, self._loop_time())
+        )
         headers = {
             "Via": "1.1 google",
             "Retry-After": str(max(1, math.ceil(retry_after))),
@@ -1364,25 +1670,17 @@ class FakeDiscord:
         if global_:
             headers["X-RateLimit-Global"] = "true"
         else:
-            headers.update(
-                {
-                    "X-RateLimit-Limit": "5",
-                    "X-RateLimit-Remaining": "0",
-                    "X-RateLimit-Reset": f"{time.time() + retry_after:.3f}",
-                    "X-RateLimit-Reset-After": f"{retry_after:.3f}",
-                    "X-RateLimit-Bucket": bucket,
-                }
-            )
+            headers.update(_limit_headers(limit, 0, retry_after, _bucket_hash(method, path)))
         body = {
             "message": "You are being rate limited.",
-            "retry_after": round(retry_after, 3),
+            "retry_after": retry_after,
             "global": global_,
         }
         return _json_response(body, 429, headers)
 
     # ---- REST dispatch --------------------------------------------------------------------------
 
-    def _build_routes(self) -> list[tuple[str, re.Pattern[str], Handler, bool]]:
+    def _build_routes(self) -> list[_Route]:
         # (method, path pattern, handler, needs bot authorization)
         table: list[tuple[str, str, Handler, bool]] = [
             ("GET", r"/users/@me", self._get_me, True),
@@ -1445,7 +1743,21 @@ class FakeDiscord:
             ("GET", r"/guilds/(?P<gid>\d+)/channels", self._get_guild_channels, True),
             ("GET", r"/guilds/(?P<gid>\d+)/members/(?P<uid>\d+)", self._get_member, True),
         ]
-        return [(m, re.compile(p), h, auth) for m, p, h, auth in table]
+        routes = []
+        for method, pattern, handler, needs_auth in table:
+            template = re.sub(r"[(][?]P<(\w+)>[^)]*[)]", r"{\1}", pattern)
+            kind = f"{method} {template}"
+            window = _WINDOWED_ROUTES.get(kind)
+            routes.append(_Route(method, re.compile(pattern), handler, needs_auth, kind, window))
+        return routes
+
+    def _match_route(self, method: str, path: str) -> tuple[_Route | None, dict[str, str]]:
+        for route in self._routes:
+            if route.method == method:
+                match = route.pattern.fullmatch(path)
+                if match is not None:
+                    return route, match.groupdict()
+        return None, {}
 
     async def _read_body(self, request: web.Request) -> tuple[Any, list[dict[str, Any]]]:
         ctype = request.content_type
@@ -1482,11 +1794,22 @@ class FakeDiscord:
         method = request.method
         record = RecordedRequest(method, path, dict(request.query), self._loop_time(), None)
         self.requests.append(record)
+        route, params = self._match_route(method, path)
+        record.route = route.kind if route is not None else "unsupported"
+        self.request_counts[record.route] += 1
+        gate = self._gate_for(method, path) if self._gates else None
+        headers: dict[str, str] = {}  # X-RateLimit-* of a rate limited route
         try:
             body, files = await self._read_body(request)
-            record.json = body
+            if self.record_bodies:
+                record.json = body
             record.files = [(f["filename"], len(f["data"])) for f in files]
-            response = await self._route(request, method, path, body, files)
+            if gate is not None and not gate.commit_first:
+                outcome = await self._hold(gate, request, record)
+                if outcome != "released":  # never reached "Discord": no effect at all
+                    self._changed()
+                    return _json_response({"message": "client went away", "code": 0}, 503)
+            response = await self._route(request, method, path, body, files, route, params, headers)
         except ApiError as error:
             response = _json_response(error.body(), error.status)
         except Exception as error:  # a bug in the fake must not look like a Discord answer
@@ -1496,34 +1819,65 @@ class FakeDiscord:
             )
             # 400, not 500: discord.py would retry a 500 for seconds
             response = _json_response({"message": f"fake Discord error: {error}", "code": 0}, 400)
+        if headers and response.status != 429:
+            response.headers.update(headers)
         record.status = response.status
+        self.status_counts[response.status] += 1
         self._changed()
+        if gate is not None and gate.commit_first:
+            await self._hold(gate, request, record)  # done; only the answer waits (or is lost)
         return response
 
-    async def _route(self, request, method, path, body, files) -> web.StreamResponse:
+    async def _route(
+        self,
+        request: web.Request,
+        method: str,
+        path: str,
+        body: Any,
+        files: list[dict[str, Any]],
+        route: _Route | None,
+        params: dict[str, str],
+        headers: dict[str, str],
+    ) -> web.StreamResponse:
         for fault in self._faults:
             if fault.matches(method, path):
                 fault.times -= 1
                 fault.hits += 1
-                return self._fault_response(fault, path)
+                if fault.times <= 0:
+                    self._faults.remove(fault)
+                return self._fault_response(fault, method, path)
 
-        for route_method, pattern, handler, needs_auth in self._routes:
-            match = pattern.fullmatch(path)
-            if match is None or route_method != method:
-                continue
-            if needs_auth:
-                self._check_auth(request)
-            if self._bucket is not None and not self._exempt(path):
-                retry_after = self._bucket.take()
-                if retry_after:
-                    return self._rate_limited(retry_after, global_=True, path=path)
-            ctx = _Ctx(request, method, path, body, files, match.groupdict())
-            return await handler(ctx)
-
-        self._violation(
-            "unsupported_route", "the fake does not implement this route", method=method, path=path
-        )
-        return _json_response({"message": "404: Not Found", "code": 0}, 404)
+        if route is None:
+            self._violation(
+                "unsupported_route",
+                "the fake does not implement this route",
+                method=method,
+                path=path,
+            )
+            return _json_response({"message": "404: Not Found", "code": 0}, 404)
+        if route.needs_auth:
+            self._check_auth(request)
+        if self._bucket is not None and not self._exempt(path):
+            retry_after = self._bucket.take()
+            if retry_after:
+                return self._rate_limited(
+                    retry_after, kind="global", global_=True, method=method, path=path
+                )
+        window = {"create": self._create_limit, "edit": self._edit_limit}.get(route.window or "")
+        if window is not None:
+            remaining, reset_after = window.take(int(params["cid"]))
+            if remaining < 0:
+                return self._rate_limited(
+                    reset_after,
+                    kind="channel",
+                    global_=False,
+                    method=method,
+                    path=path,
+                    limit=window.limit,
+                )
+            bucket = _bucket_hash(method, path)
+            headers.update(_limit_headers(window.limit, remaining, reset_after, bucket))
+        return await route.handler(_Ctx(request, method, path, body, files, params))
 
     def _exempt(self, path: str) -> bool:
         if path.startswith("/interactions/"):
@@ -1674,9 +2028,57 @@ class FakeDiscord:
     async def _get_history(self, ctx: _Ctx) -> web.Response:
         guild, channel = self._find_channel(int(ctx.params["cid"]))
         self._require(guild, channel, Perm.VIEW_CHANNEL | Perm.READ_MESSAGE_HISTORY, 50001)
-        limit = int(ctx.request.query.get("limit", 50))
-        messages = [m for m in self.messages(channel.id) if not m["flags"] & MessageFlag.EPHEMERAL]
-        return _json_response(list(reversed(messages))[:limit])
+        query = ctx.request.query
+        errors: dict[str, Any] = {}
+        limit = 50
+        if "limit" in query:
+            try:
+                limit = int(query["limit"])
+            except ValueError:
+                msg = f'Value "{query["limit"]}" is not int.'
+                _set_error(errors, ["limit"], "NUMBER_TYPE_COERCE", msg)
+            else:
+                if limit < 1:
+                    msg = "int value should be greater than or equal to 1."
+                    _set_error(errors, ["limit"], "NUMBER_TYPE_MIN", msg)
+                elif limit > 100:
+                    msg = "int value should be less than or equal to 100."
+                    _set_error(errors, ["limit"], "NUMBER_TYPE_MAX", msg)
+        anchors: dict[str, int] = {}
+        for key in ("around", "before", "after"):
+            if key in query:
+                if query[key].isdigit():
+                    anchors[key] = int(query[key])
+                else:
+                    msg = f'Value "{query[key]}" is not snowflake.'
+                    _set_error(errors, [key], "NUMBER_TYPE_COERCE", msg)
+        if errors:
+            self._violation(
+                "invalid_query",
+                f"message history query: {json.dumps(errors)}",
+                method=ctx.method,
+                path=ctx.path,
+                details=errors,
+            )
+            raise ApiError(400, 50035, "Invalid Form Body", errors)
+        # Ascending ids of the non-ephemeral messages; Discord answers newest first, for
+        # ``after`` too: the ``limit`` messages right after the id (discord.py pages on with
+        # data[0], the newest, and reverses them), for ``before`` the ones right before it.
+        # Only one anchor is used (around, else before, else after), as on Discord.
+        ids = self._channel_history.get(channel.id, [])
+        if "around" in anchors:
+            pivot = bisect.bisect_left(ids, anchors["around"])
+            older = limit // 2
+            chosen = ids[max(0, pivot - older) : pivot + limit - older]
+        elif "before" in anchors:
+            end = bisect.bisect_left(ids, anchors["before"])
+            chosen = ids[max(0, end - limit) : end]
+        elif "after" in anchors:
+            start = bisect.bisect_right(ids, anchors["after"])
+            chosen = ids[start : start + limit]
+        else:
+            chosen = ids[-limit:]
+        return _json_response([self._messages[i] for i in reversed(chosen)])
 
     async def _post_message(self, ctx: _Ctx) -> web.Response:
         guild, channel = self._find_channel(int(ctx.params["cid"]))
@@ -1684,9 +2086,21 @@ class FakeDiscord:
         body = self._message_body(ctx, create=True)
         if ctx.files:
             self._require(guild, channel, Perm.ATTACH_FILES)
+        nonce = body.get("nonce") if body.get("enforce_nonce") else None
+        if nonce is not None:
+            # Discord: a nonce seen from the same author within a few minutes returns that
+            # message and creates nothing (the way to make a re-post after a crash idempotent).
+            seen = self._nonces.get(str(nonce))
+            if seen is not None and self._loop_time() - seen[0] <= self.nonce_window:
+                existing = self._messages.get(seen[1])
+                if existing is not None:
+                    return _json_response(existing)
         mtype = 19 if body.get("message_reference") else 0
         flags = (body.get("flags") or 0) & ~MessageFlag.EPHEMERAL
         message = self._create_message(channel, body, ctx.files, mtype=mtype, flags=flags)
+        self._create_times.setdefault(channel.id, []).append(self._loop_time())
+        if nonce is not None:
+            self._nonces[str(nonce)] = (self._loop_time(), int(message["id"]))
         self._record_write("channel_create", ctx, message, body)
         await self._dispatch_message("MESSAGE_CREATE", guild, message)
         return _json_response(message)
@@ -1768,13 +2182,15 @@ class FakeDiscord:
         return body
 
     def _record_write(self, kind: str, ctx: _Ctx, message: dict | None, body: dict) -> None:
+        # The body is the request's parsed JSON, owned by the fake and never changed in place
+        # (stored messages copy what they keep): shared, not copied, with requests[].json.
         self.message_writes.append(
             MessageWrite(
                 kind,
                 ctx.method,
                 ctx.path,
                 int(message["id"]) if message else None,
-                copy.deepcopy(body),
+                body if self.record_bodies else None,
                 copy.deepcopy(body.get("allowed_mentions")),
                 self._loop_time(),
             )
@@ -1831,6 +2247,8 @@ class FakeDiscord:
             "flags": flags & (MessageFlag.SETTABLE | MessageFlag.LOADING),
             "components": copy.deepcopy(body.get("components") or []),
         }
+        if body.get("nonce") is not None:
+            message["nonce"] = body["nonce"]
         if interaction is not None:
             message["webhook_id"] = str(self.app_id)
             message["application_id"] = str(self.app_id)
@@ -1848,6 +2266,8 @@ class FakeDiscord:
             self._message_owner[message_id] = interaction.user.id
         self._messages[message_id] = message
         self._channel_messages.setdefault(channel.id, []).append(message_id)
+        if not message["flags"] & MessageFlag.EPHEMERAL:  # ids only grow: stays sorted
+            self._channel_history.setdefault(channel.id, []).append(message_id)
         return message
 
     def _apply_edit(self, message: dict, body: dict, files: list[dict]) -> None:
@@ -1874,9 +2294,12 @@ class FakeDiscord:
     async def _remove_message(self, guild: FakeGuild, message: dict) -> None:
         message_id = int(message["id"])
         self._messages.pop(message_id, None)
-        ids = self._channel_messages.get(int(message["channel_id"]), [])
-        if message_id in ids:
-            ids.remove(message_id)
+        channel_id = int(message["channel_id"])
+        for index in (self._channel_messages, self._channel_history):
+            ids = index.get(channel_id, [])
+            at = bisect.bisect_left(ids, message_id)
+            if at < len(ids) and ids[at] == message_id:
+                del ids[at]
         if not message["flags"] & MessageFlag.EPHEMERAL:
             data = {
                 "id": message["id"],
@@ -1888,9 +2311,12 @@ class FakeDiscord:
     async def _dispatch_message(self, event: str, guild: FakeGuild, message: dict) -> None:
         if message["flags"] & MessageFlag.EPHEMERAL:
             return
-        data = copy.deepcopy(message)
-        data["guild_id"] = str(guild.id)
-        data["member"] = guild.member(self.bot_user).to_dict(with_user=False)
+        # No deep copy: _dispatch serializes the event before anything can change the message.
+        data = {
+            **message,
+            "guild_id": str(guild.id),
+            "member": guild.member(self.bot_user).to_dict(with_user=False),
+        }
         await self._dispatch(event, data, intent=Intent.GUILD_MESSAGES)
 
     # ---- REST: interactions ---------------------------------------------------------------------
@@ -2103,28 +2529,36 @@ class FakeDiscord:
         await self._wait_for(lambda: self.connected, timeout, "live gateway session")
 
     async def _ws_send(self, conn: _Conn, payload: dict[str, Any]) -> None:
-        self.gateway_log.append(
-            {
-                "dir": "send",
-                "op": payload["op"],
-                "t": payload.get("t"),
-                "s": payload.get("s"),
-                "conn": id(conn),
-            }
+        await self._ws_send_text(
+            conn, payload["op"], payload.get("t"), payload.get("s"), json.dumps(payload)
         )
+
+    async def _ws_send_text(self, conn: _Conn, op: int, t: str | None, s: int | None, text: str):
+        self.gateway_log.append({"dir": "send", "op": op, "t": t, "s": s, "conn": id(conn)})
         async with conn.send_lock:
             if not conn.ws.closed:
-                await conn.ws.send_str(json.dumps(payload))
+                await conn.ws.send_str(text)
 
-    async def _emit(self, session: _Session, event: str, data: Any, *, force: bool = False):
-        """Append a dispatch to the session (caller holds session.lock) and send it if live."""
+    async def _emit(
+        self,
+        session: _Session,
+        event: str,
+        data: Any = None,
+        *,
+        data_text: str | None = None,
+        force: bool = False,
+    ) -> None:
+        """Append a dispatch to the session (caller holds session.lock) and send it if live.
+        The log keeps the serialized text (events are big; dicts would be copies)."""
         session.seq += 1
-        payload = {"op": 0, "s": session.seq, "t": event, "d": data}
-        session.log.append(payload)
+        if data_text is None:
+            data_text = json.dumps(data)
+        text = f'{{"op": 0, "s": {session.seq}, "t": {json.dumps(event)}, "d": {data_text}}}'
+        session.log.append((session.seq, event, text))
         conn = session.conn
         if conn is not None and (session.live or force):
             with contextlib.suppress(ConnectionError, RuntimeError):
-                await self._ws_send(conn, payload)
+                await self._ws_send_text(conn, 0, event, session.seq, text)
 
     async def _dispatch(self, event: str, data: Any, *, intent: int | None = None) -> None:
         """Dispatch to the current session; queued in it (replayed on RESUME) if disconnected."""
@@ -2133,8 +2567,9 @@ class FakeDiscord:
             return
         if intent is not None and not session.intents & intent:
             return
+        data_text = json.dumps(data)  # now: ``data`` may change while we wait for the lock
         async with session.lock:
-            await self._emit(session, event, data)
+            await self._emit(session, event, data_text=data_text)
 
     def _guild_create(self, guild: FakeGuild, session: _Session) -> dict[str, Any]:
         if session.intents & Intent.GUILD_MEMBERS:
@@ -2266,9 +2701,9 @@ class FakeDiscord:
                     await old.ws.close(code=4000)
             session.conn = conn
             conn.session = session
-            for payload in session.log:
-                if payload["s"] > seq:
-                    await self._ws_send(conn, payload)
+            for s, event, text in session.log:
+                if s > seq:
+                    await self._ws_send_text(conn, 0, event, s, text)
             await self._emit(session, "RESUMED", {"_trace": ["fake-discord"]}, force=True)
             session.live = True
         self.resume_count += 1
@@ -2585,7 +3020,7 @@ class FakeDiscord:
         stored = self._messages.get(message_id)
         if stored is None:
             raise LookupError(f"message {message_id} does not exist (deleted?)")
-        guild, channel = self._find_channel(int(stored["channel_id"]))
+        guild, channel = self._lookup_channel(int(stored["channel_id"]))
         return stored, guild, channel
 
     @staticmethod
@@ -2600,7 +3035,11 @@ class FakeDiscord:
         owner = self._message_owner.get(int(message["id"]))
         if user is None:
             if owner is None:
-                raise ValueError("pass user=: the message was not an interaction response")
+                raise ValueError(
+                    f"message {message['id']} was not an interaction response (the bot posted "
+                    "it itself, e.g. channel.send(view=...)), so nobody invoked it: pass user= "
+                    "(the member who clicks)"
+                )
             return owner
         if message["flags"] & MessageFlag.EPHEMERAL and owner is not None and _id_of(user) != owner:
             raise ValueError("only the invoking user can see (and click) an ephemeral message")
@@ -2615,7 +3054,8 @@ class FakeDiscord:
         user: Any = None,
     ) -> FakeInteraction:
         """Click a button of a stored message (by custom_id or label). ``user`` defaults to
-        the user whose interaction produced the message."""
+        the user whose interaction produced the message; for a message the bot posted itself
+        (``channel.send(view=...)``) it must be given (ValueError otherwise)."""
         stored, guild, channel = self._component_target(message)
         buttons = [c for c in self._walk_components(stored["components"]) if c.get("type") == 2]
         button = next(
@@ -2685,6 +3125,23 @@ class FakeDiscord:
         if resolved:
             data["resolved"] = resolved
         return await self._create_interaction(3, guild, channel, user, data, message=stored)
+
+
+@dataclass
+class _Route:
+    method: str
+    pattern: re.Pattern[str]
+    handler: Handler
+    needs_auth: bool
+    kind: str  # "POST /channels/{cid}/messages"
+    window: str | None  # the per-channel limit it is under: "create", "edit" or None
+
+
+# route kind -> which per-channel window limit applies
+_WINDOWED_ROUTES = {
+    "POST /channels/{cid}/messages": "create",
+    "PATCH /channels/{cid}/messages/{mid}": "edit",
+}
 
 
 @dataclass

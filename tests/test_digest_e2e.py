@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import subprocess
+import sys
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -574,3 +577,97 @@ async def test_preview_is_private_and_post_backfills_once(world):
     await world.subscribe("seoul", "09:00", "UTC")
     await world.post_at(9.0)
     assert len(_embeds(world.posted("seoul")[1:])) == 7
+
+
+# --- killed mid-post ---------------------------------------------------------------------------
+
+
+async def _seed_due_digest(db_path: Path, guild: FakeGuild, channel_id: int, papers: int) -> date:
+    """A store where yesterday (UTC, real time) is complete and #general is due at 00:00 UTC."""
+    from bot.models import DailyList
+    from bot.sources.huggingface import parse_daily_item
+    from storage.days import day_end, record_poll
+    from storage.db import open_store
+    from storage.papers import save_daily_list
+    from storage.subscriptions import Subscription, save_subscription
+
+    now = datetime.now(UTC)
+    yesterday = now.date() - timedelta(days=1)
+    items = [parse_daily_item(item) for item in hf_items(papers)]
+    async with open_store(db_path) as store, store.write() as conn:
+        await save_daily_list(conn, DailyList(yesterday, items), now)
+        for second in (1, 2):
+            end = day_end(yesterday) + timedelta(seconds=second)
+            await record_poll(conn, yesterday, [p.id for p in items], end)
+        await save_subscription(
+            conn,
+            Subscription(channel_id=channel_id, guild_id=guild.id, post_time=datetime.min.time(),
+                         timezone="UTC", created_at=now - timedelta(days=2)),
+        )  # fmt: skip
+    return yesterday
+
+
+@pytest.mark.parametrize("created_before_the_kill", [False, True])
+async def test_killing_the_bot_mid_post_neither_repeats_nor_loses_a_message(
+    tmp_path, server, created_before_the_kill
+):
+    """`python -m bot run`, killed (SIGKILL) while its third message is in flight, then
+    started again: the digest ends up whole, each message once, in order. With
+    `created_before_the_kill`, Discord had created that message but the bot never learned
+    its id; the restarted bot finds it in the channel history instead of sending it again."""
+    guild = FakeGuild.create("Papers HQ", channels=["general"])
+    channel = guild.channel("general")
+    db = tmp_path / "run.db"
+    day = await _seed_due_digest(db, guild, channel.id, papers=12)  # header + 3 card messages
+    serve_day(server, day, Reply.json(hf_items(12)))
+    async with FakeDiscord(guilds=[guild], token=TOKEN) as fake:
+        env = {
+            **os.environ,
+            "DISCORD_TOKEN": TOKEN,
+            "PAPERBOY_DB": str(db),
+            "HF_API_BASE": server.url,
+            "ARXIV_API_BASE": server.url,
+            "DISCORD_API_BASE": f"{fake.url}/api/v10",
+            "DISCORD_GATEWAY_URL": fake.gateway_url,
+            "DEV_GUILD_ID": str(guild.id),
+            "POST_CHECK_SECONDS": "0.2",
+            "INGEST_INTERVAL_SECONDS": "3600",
+        }
+        posts = rf"/channels/{channel.id}/messages"
+        gate = fake.hold("POST", posts, after=2, commit_first=created_before_the_kill)
+
+        async def start():
+            return await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env,
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            )  # fmt: skip
+
+        first = await start()
+        try:
+            await gate.wait_blocked(timeout=30)
+        finally:
+            first.kill()
+            await first.wait()
+        if not created_before_the_kill:
+            await gate.wait_dropped()  # the request died with the process: never created
+        gate.release()
+        assert len(fake.messages(channel)) == (3 if created_before_the_kill else 2)
+
+        second = await start()
+        try:
+            for _ in range(3000):
+                if len(fake.messages(channel)) >= 4:
+                    break
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.5)  # would a duplicate follow?
+        finally:
+            second.terminate()
+            _, stderr = await asyncio.wait_for(second.communicate(), 20)
+        messages = fake.messages(channel)
+        assert TOKEN not in stderr.decode()
+    assert len(messages) == 4, [
+        m["embeds"][0]["url"] if m["embeds"] else m["content"] for m in messages
+    ]
+    assert messages[0]["content"].startswith(f"📰 **Daily Papers — {day}** · 12 papers")
+    urls = [embed["url"] for message in messages[1:] for embed in message["embeds"]]
+    assert urls == [f"https://arxiv.org/abs/2401.{n:05d}" for n in range(101, 113)]

@@ -22,6 +22,7 @@ from fake_discord import (
     FakeGuild,
     FakeUser,
     MessageFlag,
+    Perm,
     validate_choices,
     validate_commands,
     validate_message,
@@ -497,6 +498,376 @@ async def test_privileged_intents_are_refused_unless_allowed(world: World) -> No
     finally:
         await bot.close()
     assert world.fake.identify_count == 0
+
+
+# --------------------------------------------------------------------------------------------
+# daily digest support: per-channel rate limits, history, holds, channel changes, components
+
+
+def _text_channel(bot: discord.Client, channel_id: int) -> discord.TextChannel:
+    channel = bot.get_channel(channel_id)
+    assert isinstance(channel, discord.TextChannel)
+    return channel
+
+
+async def test_channel_limit_headers_and_429_on_raw_http(world: World) -> None:
+    fake = world.fake
+    papers = world.guild.channel("papers")
+    fake.set_channel_message_limit((2, 0.5))
+    headers = {"Authorization": f"Bot {TOKEN}"}
+    body = {"content": "hi"}
+    async with aiohttp.ClientSession(headers=headers) as http:
+
+        async def post(channel_id: int) -> aiohttp.ClientResponse:
+            url = f"{fake.api_base}/channels/{channel_id}/messages"
+            async with http.post(url, json=body) as response:
+                await response.read()
+                return response
+
+        first, second = await post(world.general.id), await post(world.general.id)
+        other = await post(papers.id)
+        over = await post(world.general.id)
+
+        for response, remaining in ((first, "1"), (second, "0"), (other, "1")):
+            assert response.status == 200
+            assert response.headers["X-RateLimit-Limit"] == "2"
+            assert response.headers["X-RateLimit-Remaining"] == remaining
+            assert 0 < float(response.headers["X-RateLimit-Reset-After"]) <= 0.5
+            assert float(response.headers["X-RateLimit-Reset"]) > 1e9  # epoch seconds
+        # one bucket hash for the route, whatever the channel (discord.py keys hash + channel)
+        assert first.headers["X-RateLimit-Bucket"] == other.headers["X-RateLimit-Bucket"]
+
+        assert over.status == 429
+        assert over.headers["Via"] and over.headers["X-RateLimit-Scope"] == "user"
+        assert over.headers["X-RateLimit-Remaining"] == "0"
+        assert over.headers["X-RateLimit-Bucket"] == first.headers["X-RateLimit-Bucket"]
+        [hit] = fake.rate_limit_hits
+        assert hit.kind == "channel" and 0 < hit.retry_after <= 0.5
+        assert fake.rate_limited_count == 1
+        assert len(fake.messages(world.general)) == 2  # the 429 created nothing
+
+        # other routes carry no rate limit headers; with the limit off, neither do creates
+        async with http.get(f"{fake.api_base}/channels/{world.general.id}") as response:
+            assert "X-RateLimit-Limit" not in response.headers
+        fake.set_channel_message_limit(None)
+        assert "X-RateLimit-Limit" not in (await post(world.general.id)).headers
+
+        # edits have a bucket of their own
+        fake.set_channel_edit_limit((1, 5.0))
+        message_id = fake.message_ids(world.general)[0]
+        url = f"{fake.api_base}/channels/{world.general.id}/messages/{message_id}"
+        async with http.patch(url, json={"content": "edited"}) as response:
+            assert response.status == 200 and response.headers["X-RateLimit-Remaining"] == "0"
+        async with http.patch(url, json={"content": "again"}) as response:
+            assert response.status == 429
+    assert [h.kind for h in fake.rate_limit_hits] == ["channel", "channel"]
+    stats = fake.stats()
+    assert stats["rate_limited"] == {"global": 0, "channel": 2, "fault": 0}
+    assert stats["by_route"]["POST /channels/{cid}/messages"] == 5
+    assert stats["by_route"]["PATCH /channels/{cid}/messages/{mid}"] == 2
+    assert stats["by_status"][429] == 2
+
+
+async def test_discord_py_paces_itself_under_the_channel_limit(world: World, bot: TinyBot) -> None:
+    """With X-RateLimit-* on every create, discord.py waits out each window by itself
+    (http.py Ratelimit.update / __aexit__): no 429 at all, sequential or concurrent."""
+    fake = world.fake
+    fake.set_channel_message_limit((3, 0.3))
+    general = _text_channel(bot, world.general.id)
+    papers = _text_channel(bot, world.guild.channel("papers").id)
+
+    async def sequential(channel: discord.TextChannel) -> None:
+        for i in range(7):
+            await channel.send(f"{channel.name} {i}")
+
+    await asyncio.gather(
+        sequential(general),
+        *(papers.send(f"burst {i}") for i in range(7)),  # concurrent, one channel
+    )
+    assert fake.rate_limited_count == 0
+    assert fake.status_counts[429] == 0
+    for channel in (world.general, world.guild.channel("papers")):
+        times = fake.message_create_times(channel)
+        assert len(times) == len(fake.messages(channel)) == 7
+        # never more than 3 in any 0.3 s window: two full waits for 7 messages
+        assert all(b - a >= 0.29 for a, b in zip(times, times[3:], strict=False))
+        assert times[-1] - times[0] >= 0.58
+    contents = [m["content"] for m in fake.messages(world.general)]
+    assert contents == [f"general {i}" for i in range(7)]
+
+
+async def test_a_429_from_the_channel_limit_is_retried_and_counted(
+    world: World, bot: TinyBot
+) -> None:
+    fake = world.fake
+    general = _text_channel(bot, world.general.id)
+    await general.send("before the limit")  # discord.py now knows the bucket has no headers
+    fake.set_channel_message_limit((1, 0.2))
+    raw_headers = {"Authorization": f"Bot {TOKEN}"}
+    url = f"{fake.api_base}/channels/{world.general.id}/messages"
+    async with (
+        aiohttp.ClientSession(headers=raw_headers) as http,
+        http.post(url, json={"content": "someone else"}) as response,
+    ):
+        assert response.status == 200  # uses up the window behind the bot's back
+    await general.send("after")  # 429 (Via, retry_after), slept, retried
+    statuses = [r.status for r in fake.requests_to("POST", r"/channels/\d+/messages")]
+    assert statuses == [200, 200, 429, 200]
+    assert [h.kind for h in fake.rate_limit_hits] == ["channel"]
+
+
+async def test_interactions_are_exempt_from_global_and_channel_limits(
+    world: World, bot: TinyBot
+) -> None:
+    fake = world.fake
+    fake.set_channel_message_limit((1, 60.0))
+    fake.set_global_rate_limit(0.5, burst=1)
+    # (raw HTTP: through discord.py, the send that empties a bucket sleeps out its window)
+    headers = {"Authorization": f"Bot {TOKEN}"}
+    url = f"{fake.api_base}/channels/{world.general.id}/messages"
+    async with (
+        aiohttp.ClientSession(headers=headers) as http,
+        http.post(url, json={"content": "uses the window and the global token"}) as response,
+    ):
+        assert response.status == 200 and response.headers["X-RateLimit-Remaining"] == "0"
+    itx = await fake.slash(world.guild, world.general, world.alice, "later")
+    assert (await itx.response())["type"] == 5  # callback
+    assert (await itx.original())["content"] == "done"  # webhook PATCH @original
+    await itx.wait_for_followups(1)  # webhook POST into the same channel
+    assert fake.rate_limited_count == 0
+    routes = [r.route for r in fake.requests if r.path.startswith(("/interactions", "/webhooks"))]
+    assert sorted(routes) == [
+        "PATCH /webhooks/{app}/{token}/messages/{mid}",
+        "POST /interactions/{iid}/{token}/callback",
+        "POST /webhooks/{app}/{token}",
+    ]
+
+
+async def test_history_query_parameters(world: World, bot: TinyBot) -> None:
+    fake = world.fake
+    papers_fake = world.guild.channel("papers")
+    papers = _text_channel(bot, papers_fake.id)
+    sent = [await papers.send(f"m{i}") for i in range(105)]
+    await (await fake.slash(world.guild, papers_fake, world.alice, "ping")).response()
+    ids = [m.id for m in sent]
+    assert len(fake.messages(papers_fake)) == 106  # the ephemeral "pong" is there...
+
+    async def history(**kwargs) -> list[int]:
+        return [m.id async for m in papers.history(**kwargs)]
+
+    assert await history(limit=None) == ids[::-1]  # ...but never in the history
+    assert await history(limit=5) == ids[:-6:-1]
+    # after: Discord answers the 100 right after the id, newest first; discord.py pages on
+    # with data[0] and yields oldest first
+    assert await history(after=sent[2], limit=None) == ids[3:]
+    assert await history(after=sent[2], limit=4) == ids[3:7]
+    assert await history(before=sent[10], limit=3) == [ids[9], ids[8], ids[7]]
+    assert await history(around=sent[50], limit=5) == [ids[52], ids[51], ids[50], ids[49], ids[48]]
+    reads = fake.requests_to("GET", r"/channels/\d+/messages")
+    assert [r.query for r in reads if "after" in r.query][:2] == [
+        {"limit": "100", "after": str(ids[2])},
+        {"limit": "100", "after": str(ids[102])},
+    ]
+
+    headers = {"Authorization": f"Bot {TOKEN}"}
+    url = f"{fake.api_base}/channels/{papers_fake.id}/messages"
+    async with aiohttp.ClientSession(headers=headers) as http:
+        async with http.get(url) as response:
+            assert len(await response.json()) == 50  # the default limit
+        for bad in ("0", "101", "x"):
+            async with http.get(url, params={"limit": bad}) as response:
+                assert response.status == 400
+                assert (await response.json())["errors"]["limit"]
+    assert [v.kind for v in fake.take_violations()] == ["invalid_query"] * 3
+
+
+async def test_hold_then_release(world: World, bot: TinyBot) -> None:
+    fake = world.fake
+    general = _text_channel(bot, world.general.id)
+    gate = fake.hold("POST", r"/channels/\d+/messages", after=1)
+    sender = asyncio.create_task(general.send("one"))
+    await sender
+    second = asyncio.create_task(general.send("two"))
+    [held] = await gate.wait_blocked()
+    assert held.json["content"] == "two" and held.status is None
+    assert gate.waiting == 1 and [m["content"] for m in fake.messages(world.general)] == ["one"]
+    assert not second.done()
+    gate.release()
+    message = await asyncio.wait_for(second, 5)
+    assert message.content == "two" and held.status == 200 and not held.dropped
+    await general.send("three")  # a released gate holds nothing more
+    assert gate.waiting == 0 and len(gate.held) == 1
+    assert [m["content"] for m in fake.messages(world.general)] == ["one", "two", "three"]
+
+
+@pytest.mark.parametrize("commit_first", [False, True])
+async def test_killed_mid_post(world: World, bot: TinyBot, commit_first: bool) -> None:
+    """The bot dies while a create is in flight: without commit_first Discord never got it
+    (no message); with it, the message exists but the bot never learned its id."""
+    fake = world.fake
+    general = _text_channel(bot, world.general.id)
+    gate = fake.hold("POST", r"/channels/\d+/messages", commit_first=commit_first)
+    sender = asyncio.create_task(general.send("digest part 1", nonce="digest-1"))
+    [held] = await gate.wait_blocked()
+    assert len(fake.messages(world.general)) == (1 if commit_first else 0)
+    sender.cancel()  # a killed process: its connection closes, the answer is lost
+    assert await gate.wait_dropped() == [held]
+    gate.release()
+    assert held.dropped and held.status == (200 if commit_first else None)
+    assert len(fake.messages(world.general)) == (1 if commit_first else 0)
+    assert len(fake.message_create_times(world.general)) == (1 if commit_first else 0)
+
+    # The restarted bot re-posts with the same enforced nonce: Discord (and the fake) hands
+    # back the message it already created instead of a duplicate.
+    again = await general.send("digest part 1", nonce="digest-1")
+    [stored] = fake.messages(world.general)
+    assert again.id == int(stored["id"]) and stored["nonce"] == "digest-1"
+    assert fake.stats()["held"] == 1 and fake.stats()["dropped"] == 1
+
+
+async def test_deleted_channel_is_unknown(world: World, bot: TinyBot) -> None:
+    fake = world.fake
+    papers_fake = world.guild.channel("papers")
+    papers = _text_channel(bot, papers_fake.id)
+    posted = await papers.send("soon gone")
+    deleted = asyncio.ensure_future(bot.wait_for("guild_channel_delete", timeout=5))
+    await fake.delete_channel(papers_fake)
+    assert (await deleted).id == papers_fake.id
+    assert bot.get_channel(papers_fake.id) is None
+    with pytest.raises(discord.NotFound) as caught:
+        await bot.get_partial_messageable(papers_fake.id).send("anyone there?")
+    assert caught.value.code == 10003
+    with pytest.raises(discord.NotFound) as caught:
+        await posted.edit(content="edit")
+    assert caught.value.code == 10003
+    assert [m["content"] for m in fake.messages(papers_fake)] == ["soon gone"]  # still readable
+    with pytest.raises(LookupError, match="deleted"):
+        await fake.click(fake.message_ids(papers_fake)[0], custom_id="x", user=world.alice)
+
+
+async def test_losing_send_permission(world: World, bot: TinyBot) -> None:
+    fake = world.fake
+    general = _text_channel(bot, world.general.id)
+    world.general.set_permissions(fake.bot_user, deny=Perm.SEND_MESSAGES)
+    assert general.permissions_for(general.guild.me).send_messages  # the cache is stale...
+    with pytest.raises(discord.Forbidden) as caught:
+        await general.send("nope")  # ...but the fake checks the real permissions
+    assert caught.value.code == 50013
+    updated = asyncio.ensure_future(bot.wait_for("guild_channel_update", timeout=5))
+    await fake.update_channel(world.general)
+    _, after = await updated
+    assert after.id == world.general.id
+    assert not general.permissions_for(general.guild.me).send_messages
+    assert general.permissions_for(general.guild.me).view_channel
+    assert fake.messages(world.general) == []
+
+
+# a bot that posts a digest with persistent (DynamicItem) vote buttons
+
+
+class VoteButton(
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"vote:(?P<paper>\d{4}\.\d{4,5}):(?P<direction>up|down)",
+):
+    def __init__(self, paper: str, direction: str) -> None:
+        super().__init__(discord.ui.Button(label=direction, custom_id=f"vote:{paper}:{direction}"))
+        self.paper = paper
+        self.direction = direction
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match
+    ) -> VoteButton:
+        return cls(match["paper"], match["direction"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        text = f"{interaction.user.name} voted {self.direction} on {self.paper}"
+        await interaction.response.send_message(text, ephemeral=True)
+
+
+class DigestBot(discord.Client):
+    def __init__(self) -> None:
+        super().__init__(
+            intents=discord.Intents.default(),
+            allowed_mentions=discord.AllowedMentions.none(),
+            guild_ready_timeout=0.05,
+        )
+        self.ready_event = asyncio.Event()
+
+    async def setup_hook(self) -> None:
+        self.add_dynamic_items(VoteButton)
+
+    async def on_ready(self) -> None:
+        self.ready_event.set()
+
+
+async def _start(client: DigestBot) -> asyncio.Task:
+    task = asyncio.create_task(client.start(TOKEN))
+    await _first(task, asyncio.ensure_future(client.ready_event.wait()))
+    return task
+
+
+async def test_dynamic_buttons_on_a_channel_message_survive_a_restart(world: World) -> None:
+    fake = world.fake
+    first = DigestBot()
+    task = await _start(first)
+    view = discord.ui.View(timeout=None)
+    papers = ["2401.08541", "2401.07519"]
+    for paper in papers:
+        view.add_item(VoteButton(paper, "up"))
+        view.add_item(VoteButton(paper, "down"))
+    embeds = [discord.Embed(title=f"Paper {i}", description="x" * 200) for i in range(10)]
+    sent = await _text_channel(first, world.general.id).send(embeds=embeds, view=view)
+    await first.close()
+    await task
+
+    message = fake.message(sent.id)
+    assert len(message["embeds"]) == 10
+    with pytest.raises(ValueError, match="pass user="):
+        await fake.click(message, custom_id="vote:2401.08541:up")  # nobody invoked it
+
+    second = DigestBot()  # a new process: only the DynamicItem template knows the buttons
+    task = await _start(second)
+    try:
+        click = await fake.click(message, custom_id="vote:2401.08541:up", user=world.alice)
+        body = await click.response()
+        assert body["data"]["content"] == "alice voted up on 2401.08541"
+        assert body["data"]["flags"] & MessageFlag.EPHEMERAL
+        assert click.payload["data"]["custom_id"] == "vote:2401.08541:up"
+        assert click.payload["message"]["id"] == str(sent.id)
+        down = await fake.click(message, custom_id="vote:2401.07519:down", user=world.bob)
+        assert (await down.response())["data"]["content"] == "bob voted down on 2401.07519"
+    finally:
+        await second.close()
+        await task
+    assert fake.identify_count == 2
+
+
+async def test_fan_out_to_many_channels(world: World, bot: TinyBot) -> None:
+    """A small fan-out (the benchmark's shape): one 10-embed message with buttons per
+    channel, then an edit of each, under Discord's per-channel limit."""
+    fake = world.fake
+    fake.set_channel_message_limit((5, 5.0))
+    fake.set_channel_edit_limit((5, 5.0))
+    last = asyncio.ensure_future(
+        bot.wait_for("guild_channel_create", check=lambda c: c.name == "digest-39", timeout=5)
+    )
+    channels = [await fake.add_channel(world.guild, f"digest-{i}") for i in range(40)]
+    await last
+    embeds = [discord.Embed(title=f"Paper {i}", description="y" * 300) for i in range(10)]
+
+    async def post(channel_id: int) -> discord.Message:
+        view = discord.ui.View(timeout=None)
+        view.add_item(VoteButton("2401.08541", "up"))
+        return await _text_channel(bot, channel_id).send(embeds=embeds, view=view)
+
+    sent = await asyncio.gather(*(post(c.id) for c in channels))
+    await asyncio.gather(*(m.edit(content="updated") for m in sent))
+    assert fake.rate_limited_count == 0
+    assert all(fake.message(m.id)["content"] == "updated" for m in sent)
+    stats = fake.stats()
+    assert stats["channel_message_creates"] == 40
+    assert stats["by_route"]["PATCH /channels/{cid}/messages/{mid}"] == 40
 
 
 # --------------------------------------------------------------------------------------------
