@@ -29,7 +29,8 @@ ABOUT = (
     "paperboy follows Hugging Face **Daily Papers**: every paper of every day, its upvotes over "
     "time and its summaries, kept in a local store. Look papers up by title words, author, "
     "arXiv id or day, see the top and trending ones, and page through the results. Answers are "
-    "private unless you set `public`."
+    "private unless you set `public`. Server admins can have each day's papers posted in a "
+    "channel at their local time with `/digest subscribe`; vote on the cards with 👍 / 👎."
 )
 
 

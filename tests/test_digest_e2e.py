@@ -671,3 +671,11 @@ async def test_killing_the_bot_mid_post_neither_repeats_nor_loses_a_message(
     assert messages[0]["content"].startswith(f"📰 **Daily Papers — {day}** · 12 papers")
     urls = [embed["url"] for message in messages[1:] for embed in message["embeds"]]
     assert urls == [f"https://arxiv.org/abs/2401.{n:05d}" for n in range(101, 113)]
+
+
+async def test_help_mentions_the_digest_commands(world):
+    body = await (await world.slash("help", user=world.member)).response()
+    text = body["data"]["embeds"][0]["description"]
+    for command in ("subscribe", "unsubscribe", "list", "preview", "post"):
+        assert f"/digest {command}" in text
+    assert "/digest subscribe" in text.split("\n\n", 1)[0]  # the intro says what it is for
