@@ -78,7 +78,11 @@ def user_message(error: Exception, where: str) -> str:
     if isinstance(cause, app_commands.CheckFailure):
         return str(cause) or "You cannot use this command here."
     if isinstance(cause, app_commands.TransformerError):
-        return f"{cause.value!r} is not a valid value for this option."
+        value = cause.value
+        if isinstance(value, app_commands.AppCommandChannel | app_commands.AppCommandThread):
+            # discord.py resolves only channels of this server that the bot can see
+            return f"I can't use #{value.name} here: pick a channel of this server that I can see."
+        return f"{value!r} is not a valid value for this option."
     log.error("%s failed", where, exc_info=cause)
     return "Something went wrong on our side; it has been logged."
 

@@ -189,6 +189,16 @@ class Digest(commands.Cog):
             raise UserError("No Daily Papers are stored yet; the bot fetches them every half hour.")
         return day
 
+    async def _plan(self, day: date, options: DigestOptions) -> dict:
+        """The digest of `day` as it would be posted; UserError saying why when it is empty."""
+        listed, papers = await self.poster.digest_papers(day, options)
+        if not papers:
+            why = (
+                "no papers are stored for that day" if not listed else "no paper passes the filters"
+            )
+            raise UserError(f"The digest of {day} would be empty: {why}.")
+        return make_plan(day, listed, papers, options)
+
     @staticmethod
     def _day(text: str) -> date:
         try:
@@ -351,17 +361,7 @@ class Digest(commands.Cog):
             channel = self._own_channel(interaction, channel)
             sub = await get_subscription(self.store.reader, channel.id)
         options = DigestOptions.of(sub)
-        listed, papers = await self.poster.digest_papers(day, options)
-        if not papers:
-            raise UserError(
-                f"The digest of {day} would be empty: "
-                + (
-                    "no papers are stored for that day."
-                    if not listed
-                    else "no paper passes the filters."
-                )
-            )
-        plan = make_plan(day, listed, papers, options)
+        plan = await self._plan(day, options)
         messages = [
             await self.poster.render(plan, part, interaction.guild_id, preview=True)
             for part in range(len(plan["parts"]))
@@ -399,18 +399,8 @@ class Digest(commands.Cog):
                 f"The digest of {day} is already in {channel.mention}"
                 + (f": {link}" if link else ".")
             )
-        sub = await get_subscription(self.store.reader, channel.id)
-        options = DigestOptions.of(sub)
-        listed, papers = await self.poster.digest_papers(day, options)
-        if not papers:
-            raise UserError(
-                f"Nothing to post for {day}: "
-                + (
-                    "no papers are stored for that day."
-                    if not listed
-                    else "no paper passes the filters."
-                )
-            )
+        options = DigestOptions.of(await get_subscription(self.store.reader, channel.id))
+        await self._plan(day, options)  # says why when there is nothing to post
         # Posting takes a while (rate limits): acknowledge within Discord's 3 seconds first.
         await interaction.response.defer(ephemeral=True, thinking=True)
         post = await self.poster.post(

@@ -679,3 +679,19 @@ async def test_help_mentions_the_digest_commands(world):
     for command in ("subscribe", "unsubscribe", "list", "preview", "post"):
         assert f"/digest {command}" in text
     assert "/digest subscribe" in text.split("\n\n", 1)[0]  # the intro says what it is for
+
+
+async def test_a_channel_of_another_server_is_refused(world):
+    other = FakeGuild.create("Elsewhere", channels=["news"])
+    await world.fake.add_guild(other)
+    for _ in range(200):
+        if world.bot.get_guild(other.id):
+            break
+        await asyncio.sleep(0.01)
+    for command in ("digest subscribe", "digest post"):
+        options = {"channel": other.channel("news"), "time": "09:00", "timezone": "UTC"}
+        if command == "digest post":
+            options = {"channel": other.channel("news")}
+        reply = await (await world.slash(command, **options)).response()
+        assert "pick a channel of this server" in reply["data"]["content"].lower()
+    assert world.fake.messages(other.channel("news")) == []
