@@ -42,6 +42,19 @@ Verified in discord.py 2.7's source:
 * Responses are parsed as JSON only if ``Content-Type`` is exactly ``application/json``.
   A 429 is retried only if it has a ``Via`` header and a JSON body with ``retry_after``;
   500/502/504 are retried after 1, 3, 5... seconds (so 500 faults make tests slow).
+* Rate limits (``discord/http.py``, ``HTTPClient.request`` and ``Ratelimit``): buckets are
+  keyed ``"{X-RateLimit-Bucket}:{channel_id}"`` (the hash learnt per route, the same for
+  every channel); a new bucket starts at limit 1, so the first request to a channel goes
+  alone. ``Ratelimit.update`` reads ``X-RateLimit-Limit``/``-Remaining`` and
+  ``-Reset-After`` (``-Reset`` only with ``use_clock``) from every non-429 response that has
+  ``X-RateLimit-Remaining``; when remaining reaches 0, ``Ratelimit.__aexit__`` sleeps
+  ``reset_after`` *inside the call that emptied it* (the 5th ``send()`` of a window returns
+  only when the window is over) and queued requests wait, so a bot paced by headers sends no
+  429. A 429 is slept out (``retry_after``, global ones block every request) and retried up to
+  5 tries in all. Without headers discord.py sends one request per bucket at a time.
+* ``channel.send()`` sends a random ``nonce`` with ``enforce_nonce: true``;
+  ``channel.history(after=x)`` asks ``?limit=100&after=x``, expects the answer newest first,
+  pages on with ``data[0]`` and yields oldest first; ``before`` pages on with ``data[-1]``.
 * Interaction callbacks are ``POST /interactions/{id}/{token}/callback?with_response=1``;
   ``InteractionCallbackResponse`` reads ``interaction.id``, ``response_message_id``,
   ``response_message_loading``, ``response_message_ephemeral`` and ``resource.type`` /
@@ -82,15 +95,24 @@ API (every ``wait*``/``response``/``original`` takes ``timeout=`` and raises Tim
 ------------------------------------------------------------------------------------------
 * ``FakeDiscord(guilds, *, bot_user=None, app_id=None, token=None, ack_timeout=3.0,
   resume_mode="resume", heartbeat_interval_ms=41250, allowed_privileged_intents=0,
-  global_rate_limit=None, bot_permissions=Perm.DEFAULT_BOT, strict=True)``: ``fake.url``,
+  global_rate_limit=None, channel_message_limit=None, channel_edit_limit=None,
+  bot_permissions=Perm.DEFAULT_BOT, record_bodies=True, strict=True)``: ``fake.url``,
   ``fake.api_base``, ``fake.gateway_url``, ``fake.patch_discord()``. The bot user joins every
   guild with a managed role of ``bot_permissions``. ``token=None`` accepts any token.
+  ``record_bodies=False`` keeps no request bodies (``requests[].json`` and
+  ``message_writes[].body`` are None; allowed_mentions are kept): for long benchmarks.
 * Builders: ``FakeUser.create(name)``, ``FakeGuild.create(name, channels=[...], owner=None)``
   (an @everyone role whose id is the guild id, text channels, the owner as a member),
   ``guild.add_member(user, roles)``, ``guild.add_role(name, permissions)``,
   ``guild.add_channel(name)``, ``channel.set_permissions(role_or_user, allow=, deny=)``,
   ``guild.channel(name)``, ``guild.permissions_for(user, channel)``, ``Perm.*``;
-  ``await fake.add_guild(guild)`` later sends a GUILD_CREATE.
+  ``await fake.add_guild(guild)`` later sends a GUILD_CREATE. Builders change the fake's
+  world at once but tell the bot nothing; these also tell it (GUILDS intent):
+  ``await fake.add_channel(guild, name)`` (CHANNEL_CREATE), ``await
+  fake.update_channel(channel)`` (CHANNEL_UPDATE with the channel as it is now, e.g. after
+  ``set_permissions``: the bot's ``channel.permissions_for(guild.me)`` follows), ``await
+  fake.delete_channel(channel)`` (CHANNEL_DELETE; then every request to it gets 404 code
+  10003 "Unknown Channel"; its messages stay readable with ``fake.messages(channel)``).
 * Waiting: ``wait_until_identified(count=1)``, ``wait_until_resumed(count=1)``,
   ``wait_until_connected()``, ``wait_for_sync(guild=None)``, ``wait_for_message(channel,
   where=None)``, ``wait_for_request(method, path_regex, count=1)``,
@@ -100,18 +122,30 @@ API (every ``wait*``/``response``/``original`` takes ``timeout=`` and raises Tim
   option types, users/channels/roles go to ``resolved``), ``autocomplete(..., focused=,
   value=, options=)``, ``click(message, custom_id=None, *, label=None, user=None)``,
   ``select(message, values, custom_id=None, *, placeholder=None, user=None)`` (``user``
-  defaults to whoever invoked the interaction that created the message). Each returns a
+  defaults to whoever invoked the interaction that created the message; a message the bot
+  posted itself, e.g. ``channel.send(view=...)``, has no such user: pass ``user=`` or get a
+  ValueError). The custom_id goes back verbatim (``vote:2401.08541:up``), so persistent
+  views and ``DynamicItem`` templates route it in a restarted bot. Each returns a
   ``FakeInteraction``: ``payload`` (what was sent), ``await response()`` (the accepted
   callback body), ``await choices()``, ``await original(where=None)`` (the original response
   message once it is not "thinking"; for components: the clicked message), ``followups``,
   ``await wait_for_followups(n)``, ``acknowledged_after`` (seconds), ``callbacks`` (every
   callback body, rejected ones included).
-* Records: ``requests`` (method, path, query, time, json, files, status), ``requests_to()``,
-  ``violations`` / ``take_violations(kind=None)``, ``message_writes`` / ``allowed_mentions``,
-  ``messages(channel)`` (oldest first, ephemeral ones included), ``message(id)``,
-  ``synced_commands`` ({guild id or None: [commands with ids]}), ``identifies`` / ``intents``,
-  ``gateway_connections`` ({"kind": "gateway"|"resume", "query"}), ``gateway_log``,
-  ``resume_count``, ``invalidated_count``, ``presence_updates``.
+* Records: ``requests`` (method, path, query, time, json, files, status, ``route`` = the
+  route kind like ``"POST /channels/{cid}/messages"`` or "unsupported", ``held``,
+  ``dropped``), ``requests_to()``, ``violations`` / ``take_violations(kind=None)``,
+  ``message_writes`` / ``allowed_mentions``, ``messages(channel)`` (oldest first, ephemeral
+  ones included), ``message_ids(channel)`` (no copies), ``message(id)``,
+  ``message_create_times(channel)`` (loop times of the ``POST /channels/{id}/messages``
+  that created a message there), ``synced_commands`` ({guild id or None: [commands with
+  ids]}), ``identifies`` / ``intents``, ``gateway_connections`` ({"kind":
+  "gateway"|"resume", "query"}), ``gateway_log``, ``resume_count``, ``invalidated_count``,
+  ``presence_updates``.
+* Counters (kept as requests arrive; for benchmarks): ``request_counts`` (Counter by route
+  kind), ``status_counts`` (Counter by status), ``rate_limit_hits`` (every 429 sent:
+  ``RateLimitHit(kind, method, path, retry_after, time)``, kind "global", "channel" or
+  "fault") and ``rate_limited_count``; ``stats()`` sums them up in a dict. Per-channel data
+  is indexed per channel (nothing on the request path scans all messages or requests).
 
 Behaviour worth knowing: the first followup after a "thinking" defer (callback type 5)
 replaces the loading message, as on Discord; MESSAGE_CREATE/UPDATE/DELETE for non-ephemeral
@@ -133,18 +167,57 @@ Body" with Discord-style ``errors``); requests to routes the fake does not know
 (``unsupported_route``); webhook/followup use before the acknowledgement. ``allowed_mentions``
 of every message write is kept in ``fake.message_writes`` / ``fake.allowed_mentions``.
 
+Rate limits: ``fake.set_global_rate_limit(rps, burst=None)`` (a token bucket over all
+requests; over it a global 429) and ``fake.set_channel_message_limit((5, 5.0))`` (Discord's
+per-channel message limit: at most 5 ``POST /channels/{id}/messages`` per channel in a fixed
+5 s window that starts with the first one; None: off) / ``fake.set_channel_edit_limit(...)``
+(``PATCH /channels/{id}/messages/{id}``, a bucket of its own); both also as constructor
+options. The global bucket tells each request it rejects a retry time of its own, 1/rate
+after the previous one's, so a herd of in-flight requests retries spread out, not all at once
+for one token (each request still races new ones: sustained overload still fails requests,
+discord.py gives up after 5 tries with HTTPException 429; it never paces the global limit
+itself). While a per-channel limit is on, every non-429 answer of its route carries
+``X-RateLimit-Limit``, ``-Remaining``, ``-Reset`` (epoch), ``-Reset-After`` (rounded up to the
+ms) and ``-Bucket`` (one hash per route, as on Discord), so discord.py paces itself and sends
+no 429; over the limit: 429 with ``Via``, JSON ``retry_after`` and ``global: false``, the
+bucket headers and ``X-RateLimit-Scope: user``. Interaction callbacks and interaction
+webhooks (followups, @original edits) are exempt from both, as on Discord. Every 429 is
+counted in ``rate_limit_hits``.
+
+Holding requests (freezing the bot mid-post, deterministically): ``gate = fake.hold(method,
+path_regex, after=0, commit_first=False)`` holds matching requests (method or "*",
+``re.fullmatch`` of the path after /api/v10) after letting the first ``after`` through, until
+``gate.release()`` (then they go on in order, and the gate holds nothing more). A held request
+has had no effect yet (no rate limit, fault, message): if its client disconnects (the bot
+process was killed; ``task.cancel()`` of the ``send()`` or ``bot.close()`` does it in-process)
+it is dropped, as a request Discord never received: ``record.dropped``, status None, no
+message. With ``commit_first=True`` the request is carried out first (message created,
+recorded, MESSAGE_CREATE dispatched) and only the answer is held: "Discord created the
+message, the bot died before it learned the id". ``await gate.wait_blocked(count=1)`` waits
+until ``count`` requests were held (``gate.held``, records), ``await gate.wait_dropped()``
+until their clients went away (``gate.dropped``); ``gate.waiting`` is how many wait now.
+Held requests still waiting when the fake closes end unanswered, with no effect.
+
+Messages: ``GET /channels/{id}/messages`` takes Discord's ``limit`` (1-100, default 50; else
+400 code 50035 and an ``invalid_query`` violation) and one of ``around`` (``limit // 2``
+older messages and the rest from the id on), ``before`` (the ``limit`` right before the id),
+``after`` (the ``limit`` right after the id), always newest first, non-ephemeral messages
+only. A create with ``enforce_nonce: true`` and a ``nonce`` seen in the last
+``fake.nonce_window`` seconds (300) returns that message and creates none, as on Discord: a
+restarted bot can re-post idempotently with ``channel.send(..., nonce=...)``.
+
 Faults: ``fake.fail_next(method, path_regex, status, times=1, retry_after=0.1)`` (the regex is
 matched with ``re.fullmatch`` against the path after ``/api/v10``, e.g.
-``r"/channels/\d+/messages"``; method ``"*"`` matches any), ``fake.set_global_rate_limit(rps)``
-(token bucket; interaction callbacks and interaction webhooks are exempt, as on Discord),
+``r"/channels/\d+/messages"``; method ``"*"`` matches any),
 ``await fake.drop_gateway(code=4000)`` or ``drop_gateway(abort=True)`` (TCP drop),
 ``await fake.send_reconnect()`` (op 7), ``fake.resume_mode = "invalidate"`` (answer RESUME
 with INVALID_SESSION so the bot re-identifies).
 
 Limits of the fake: one shard; guild text channels only (no DMs, threads, voice); no
 context-menu commands, attachment options, modal submits, reactions, pins, attachment
-downloads, presences or member updates; mentions in content are not parsed; successful
-responses carry no X-RateLimit-* headers (discord.py then never waits pre-emptively);
+downloads, presences or member updates; mentions in content are not parsed; only the
+routes under a per-channel limit carry X-RateLimit-* headers (elsewhere discord.py never
+waits pre-emptively); the gateway session keeps every dispatch (as text) for RESUME;
 permissions are computed (owner, roles, administrator, channel overwrites) and checked on
 channel routes only (interaction responses need none, as on Discord).
 """
@@ -1059,15 +1132,23 @@ class _TokenBucket:
         self.capacity = burst
         self.tokens = burst
         self.updated = time.monotonic()
+        self.promised = 0.0  # the latest retry time announced to a rejected request
 
     def take(self) -> float:
+        """0.0 (allowed) or the retry_after to announce."""
         now = time.monotonic()
         self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
         self.updated = now
         if self.tokens >= 1:
             self.tokens -= 1
             return 0.0
-        return (1 - self.tokens) / self.rate
+        # Each rejected request is told a time of its own, 1/rate after the previous one:
+        # told all the same "when the next token comes", a herd of N in-flight requests would
+        # retry together for one token, N-1 fail again, and discord.py gives up after 5 tries
+        # within a fraction of a second (Discord's answers spread such a herd out).
+        retry_at = max(now + (1 - self.tokens) / self.rate, self.promised + 1 / self.rate)
+        self.promised = retry_at
+        return retry_at - now
 
 
 class _WindowLimit:
@@ -2078,7 +2159,8 @@ class FakeDiscord:
             chosen = ids[start : start + limit]
         else:
             chosen = ids[-limit:]
-        return _json_response([self._messages[i] for i in reversed(chosen)])
+        messages = self._messages  # (.get: tolerate messages pruned behind the fake's back)
+        return _json_response([messages[i] for i in reversed(chosen) if i in messages])
 
     async def _post_message(self, ctx: _Ctx) -> web.Response:
         guild, channel = self._find_channel(int(ctx.params["cid"]))
