@@ -695,3 +695,29 @@ async def test_a_channel_of_another_server_is_refused(world):
         reply = await (await world.slash(command, **options)).response()
         assert "pick a channel of this server" in reply["data"]["content"].lower()
     assert world.fake.messages(other.channel("news")) == []
+
+
+async def test_the_scheduler_polls_completes_and_posts_by_itself(
+    tmp_path, server, discord_endpoints
+):
+    """No test-driven rounds: the APScheduler jobs poll, see the day complete, and post."""
+    guild = FakeGuild.create("Papers HQ", channels=["general"])
+    admins = guild.add_role("Admins", Perm.MANAGE_GUILD)
+    admin = guild.add_member(FakeUser.create("alice"), roles=[admins]).user
+    serve_day(server, DAY, Reply.json(hf_items(3)))
+    async with FakeDiscord(guilds=[guild], token=TOKEN) as fake:
+        clock = Clock(DAY_END + timedelta(hours=10))
+        settings = _settings(
+            tmp_path, fake, server, guild, INGEST_INTERVAL_SECONDS="0.1", POST_CHECK_SECONDS="0.1"
+        )
+        world = World(fake, guild, admin, admin, clock, server, settings)
+        async with bot_running(world):
+            await fake.wait_for_sync(guild)
+            await world.subscribe("general", "09:00", "UTC")
+            for _ in range(1000):
+                if len(world.posted("general")) == 2:
+                    break
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.3)  # a few more rounds: nothing more is posted
+            assert len(world.posted("general")) == 2
+            assert len(_embeds(world.posted("general"))) == 3
