@@ -331,10 +331,13 @@ class Pacer:
     async def wait(self) -> None:
         async with self._lock:
             loop = asyncio.get_running_loop()
-            delay = self._next - loop.time()
+            # Slots follow each other exactly `interval` apart (a late wake-up must not push
+            # every later slot back), and never start before now.
+            slot = max(self._next, loop.time())
+            self._next = slot + self.interval
+            delay = slot - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
-            self._next = max(loop.time(), self._next) + self.interval
 
 
 class PermanentFailure(Exception):
@@ -389,13 +392,22 @@ class DigestPoster:
         day: date,
         options: DigestOptions,
         now: datetime,
+        plans: dict | None = None,
     ) -> Post:
         """Post `day`'s digest to the channel once: a posted day is left alone, an unfinished
-        one is resumed with its own plan, a new one is planned from the store now."""
+        one is resumed with its own plan, a new one is planned from the store now.
+
+        `plans` is a cache shared by the posts of one round, so 500 channels with the same
+        settings plan the day once.
+        """
         lock = self._channel_locks.setdefault(channel_id, asyncio.Lock())
         async with lock:
-            listed, papers = await self.digest_papers(day, options)
-            plan = make_plan(day, listed, papers, options)
+            plan = (plans or {}).get((day, options))
+            if plan is None:
+                listed, papers = await self.digest_papers(day, options)
+                plan = make_plan(day, listed, papers, options)
+                if plans is not None:
+                    plans[(day, options)] = plan
             async with self.store.write() as conn:
                 post, created = await begin_post(
                     conn, channel_id=channel_id, guild_id=guild_id, day=day, plan=plan, now=now

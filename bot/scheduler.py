@@ -34,7 +34,10 @@ from storage.subscriptions import Subscription, all_subscriptions
 
 log = logging.getLogger(__name__)
 
-MAX_PARALLEL_CHANNELS = 50  # posts in flight at once; the pacer sets the actual request rate
+# Posts in flight at once; the pacer sets the request rate. discord.py holds a channel's 5th
+# message until that channel's 5-second window resets, so with fewer posts in flight the slots
+# fill with waiting posts and the fan-out falls below the pacer's rate (benchmarks/README_digest).
+MAX_PARALLEL_CHANNELS = 100
 
 
 def today_slot(now: datetime, post_time: time, timezone: str) -> datetime:
@@ -145,13 +148,14 @@ class DigestJobs:
             return []
         log.info("posting %d digests", len(work))
         limit = asyncio.Semaphore(MAX_PARALLEL_CHANNELS)
+        plans: dict = {}  # channels with the same settings share the day's plan
 
         async def one(sub: Subscription, day: date) -> Post | None:
             async with limit:
                 try:
                     return await self.poster.post(
                         channel_id=sub.channel_id, guild_id=sub.guild_id, day=day,
-                        options=DigestOptions.of(sub), now=now,
+                        options=DigestOptions.of(sub), now=now, plans=plans,
                     )  # fmt: skip
                 except Exception:
                     log.exception(
