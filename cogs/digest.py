@@ -43,6 +43,13 @@ NEEDED = {
     "embed_links": "Embed Links",
 }
 RECOMMENDED = {"read_message_history": "Read Message History"}
+# Offered by the language autocomplete; any other code typed is accepted too.
+LANGUAGES = (
+    ("en", "English"), ("ko", "Korean · 한국어"), ("ja", "Japanese · 日本語"),
+    ("zh", "Chinese · 中文"), ("de", "German · Deutsch"), ("fr", "French · Français"),
+    ("es", "Spanish · Español"), ("pt", "Portuguese · Português"), ("ru", "Russian · Русский"),
+    ("vi", "Vietnamese · Tiếng Việt"), ("any", "whatever summary is stored"),
+)  # fmt: skip
 _TIME = re.compile(r"\s*([01]?[0-9]|2[0-3])[:.h]([0-5][0-9])\s*")
 _LANGUAGE = re.compile(r"[a-z]{2,3}(?:-[a-z0-9]{2,8})?")
 
@@ -271,6 +278,17 @@ class Digest(commands.Cog):
         starts = [n for n in names if n.casefold().startswith(typed)]
         inside = [n for n in names if typed in n.casefold() and n not in starts]
         return [app_commands.Choice(name=n, value=n) for n in (starts + inside)[:25]]
+
+    @subscribe.autocomplete("language")
+    async def language_complete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        typed = current.strip().casefold()
+        return [
+            app_commands.Choice(name=f"{code} · {name}", value=code)
+            for code, name in LANGUAGES
+            if typed in code or typed in name.casefold()
+        ][:25]
 
     @digest.command(name="unsubscribe", description="Stop posting the digest in a channel")
     @app_commands.describe(channel="The channel that should stop getting the digest")

@@ -721,3 +721,16 @@ async def test_the_scheduler_polls_completes_and_posts_by_itself(
             await asyncio.sleep(0.3)  # a few more rounds: nothing more is posted
             assert len(world.posted("general")) == 2
             assert len(_embeds(world.posted("general"))) == 3
+
+
+async def test_language_autocomplete_and_validation(world):
+    interaction = await world.fake.autocomplete(
+        world.guild, world.channel("general"), world.admin, "digest subscribe",
+        focused="language", value="kor",
+        options={"channel": world.channel("general"), "time": "09:00", "timezone": "UTC"},
+    )  # fmt: skip
+    assert [c["value"] for c in await interaction.choices()] == ["ko"]
+    bad = await world.subscribe("general", "09:00", "UTC", language="Korean!")
+    assert "not a language code" in bad
+    ok = await world.subscribe("general", "09:00", "UTC", language="ZH_tw")
+    assert "summaries in zh-tw" in ok
