@@ -8,13 +8,16 @@ Builds a store of N synthetic papers with benchmarks/bench_store.py's `ingest` (
 one at --db, e.g. a store bench_store.py kept), starts the bot in-process with the same wiring as
 tests/test_bot_e2e.py (`configure_endpoints`, `open_services`, `PaperBot`) against
 tests/fake_discord.py, and sends INTERACTION_CREATEs through the fake gateway from C workers,
-each keeping one interaction in flight (a closed loop). The latency of an interaction is the
-fake's `acknowledged_after`: from the moment the fake creates the INTERACTION_CREATE to the
-moment it accepts the bot's callback. See benchmarks/README_bot.md ("Bot latency").
+each keeping one interaction in flight (a closed loop), or at fixed arrival rates (open loop).
+The latency of an interaction is the fake's `acknowledged_after`: from the moment the fake
+creates the INTERACTION_CREATE to the moment it accepts the bot's callback. See
+benchmarks/README_bot.md ("Bot latency").
 
-The fake Discord runs in the bot's process and event loop (as in the e2e tests), so its own work
-(JSON, websocket frames, HTTP handling, message validation) is inside the numbers; the /help
-"floor" rows (no storage at all) and the tiny-store baseline show how much of it there is.
+By default the fake Discord and the load generator run in a separate process
+(benchmarks/fake_process.py), so that the bot's process, its CPU and its garbage collector hold
+only the bot; `--fake inprocess` puts them in the bot's process and event loop, as the e2e
+tests do (how this benchmark measured before). The /help "floor" rows (no storage at all) show
+what discord.py and the harness cost without any lookup.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 import random
 import shutil
 import statistics
@@ -31,16 +35,18 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import aiosqlite
 import discord
 
+import cogs.papers
 import cogs.views
 from benchmarks.bench_store import (
     DEFAULT_SEED,
@@ -53,21 +59,17 @@ from benchmarks.bench_store import (
     load,
     pct,
 )
+from benchmarks.fake_process import TOKEN, Driven, LocalFake, RemoteFake, Request, Sample
 from bot.app import PaperBot, configure_endpoints, open_services
 from bot.config import load_settings
 from bot.models import InvalidPaperId, normalize_arxiv_id
 from cogs.papers import PERIOD_DAYS
-from cogs.views import PAGE_SIZE, PaperPages
+from cogs.views import PAGE_SIZE
 from storage import open_store
 from storage.db import _configure
 from storage.papers import get_paper, latest_day, papers_on_day, top_papers
 from storage.search import papers_by_author, search_papers, suggest_authors, suggest_titles
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-from fake_discord import FakeDiscord, FakeGuild, FakeUser  # noqa: E402
-
-TOKEN = "fake-token-not-secret"
 NOWHERE = "http://127.0.0.1:9"  # Hugging Face / arXiv: never reached (only stored ids are shown)
 TARGET_P99_MS = 50.0
 TARGET_CONCURRENCY = 50
@@ -91,21 +93,6 @@ KINDS = tuple(MIX_WEIGHTS)
 
 # ---------------------------------------------------------------------------------------------
 # Requests
-
-
-@dataclass(frozen=True, slots=True)
-class Request:
-    kind: str
-    command: str  # "paper search"
-    options: tuple[tuple[str, Any], ...] = ()
-    focused: str | None = None  # autocomplete: the option being typed in
-    value: str = ""
-
-    def describe(self) -> str:
-        if self.focused:
-            return f"/{self.command} {self.focused}:{self.value!r} (autocomplete)"
-        shown = " ".join(f"{k}:{v!r}" for k, v in self.options)
-        return f"/{self.command} {shown}".rstrip()
 
 
 HELP = Request("help (floor)", "help")
@@ -324,110 +311,90 @@ class LagMonitor:
                 await self._task
 
 
+def single_row_what_if() -> None:
+    """What-if: the two search statements that return 100-200 rows return them as one JSON row.
+
+    Python's sqlite3 releases the GIL around every sqlite3_step(), so a statement costs its
+    reader thread one GIL hand-over per row; while the event loop is busy, each can wait up to
+    the switch interval (5 ms). Same results, same order; storage/search.py is not edited.
+    """
+    import json
+
+    import storage.search as search
+    from bot.models import Paper
+    from storage.search_text import tokens
+
+    async def _newest_matches(db: Any, table: str, expression: str, window: int) -> list[int]:
+        rows = await db.execute_fetchall(
+            f"SELECT json_group_array(rowid) FROM (SELECT rowid FROM {table}"
+            f" WHERE {table} MATCH ? ORDER BY rowid DESC LIMIT ?)",
+            (expression, window),
+        )
+        return json.loads(rows[0][0])
+
+    async def _rank_by_title(db: Any, pks: list[int], text: str) -> list[Paper]:
+        if not pks:
+            return []
+        rows = await db.execute_fetchall(
+            "SELECT json_group_array(json_array(pk, id, title, upvotes)) FROM papers"
+            f" WHERE pk IN ({','.join('?' * len(pks))})",
+            pks,
+        )
+        words, phrase = tokens(text), " ".join(tokens(text))
+        scored = sorted(
+            json.loads(rows[0][0]),
+            key=lambda row: (search._title_score(words, phrase, row[2]), row[3] or 0, row[0]),
+            reverse=True,
+        )
+        return [Paper(id=paper_id, title=title, upvotes=up) for _, paper_id, title, up in scored]
+
+    search._newest_matches = _newest_matches
+    search._rank_by_title = _rank_by_title
+
+
 # ---------------------------------------------------------------------------------------------
 # The world: fake Discord + the real bot
 
 
-class BenchDiscord(FakeDiscord):
-    """The fake Discord, plus a future per interaction resolved when its callback is accepted.
-
-    FakeInteraction.response() re-checks its condition on every request the fake serves; with
-    50 waiters that is 50 wake-ups per REST call, all on the bot's own event loop, which would
-    inflate what is measured. The latency itself is still the fake's `acknowledged_after`.
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self.ack_waiters: dict[int, asyncio.Future] = {}
-        super().__init__(*args, **kwargs)
-
-    def forget_finished(self) -> int:
-        """Drop what the fake recorded about finished interactions; returns how many.
-
-        The fake keeps every interaction, message, request and gateway payload for tests to
-        inspect. Over tens of thousands of interactions that is millions of objects in the bot's
-        process, and the garbage collector's full passes over them stop the event loop for
-        seconds: a harness artefact, not the bot's. Called before every measured run.
-        """
-        now = self._loop_time()
-        gone = [
-            itx
-            for itx in self.interactions.values()
-            if itx.ack is not None or now - itx.created > itx.ack_limit + 1.0
-        ]
-        for itx in gone:
-            del self.interactions[itx.id]
-            self._by_token.pop(itx.token, None)
-            for message_id in (itx.original_message_id, *itx.followup_ids):
-                if message_id is not None:
-                    self._messages.pop(message_id, None)
-                    self._message_owner.pop(message_id, None)
-        for channel_id, ids in self._channel_messages.items():
-            self._channel_messages[channel_id] = [i for i in ids if i in self._messages]
-        self.requests.clear()
-        self.message_writes.clear()
-        self.gateway_log.clear()
-        for session in self._sessions.values():
-            del session.log[:-1000]  # RESUME replays by sequence number; none happens here
-        return len(gone)
-
-    async def _callback(self, ctx):  # noqa: ANN001 - the fake's private handler signature
-        try:
-            return await super()._callback(ctx)
-        finally:
-            try:
-                itx = self.interactions.get(int(ctx.params["iid"]))
-            except (KeyError, ValueError):
-                itx = None
-            if itx is not None and itx.ack is not None:
-                waiter = self.ack_waiters.pop(itx.id, None)
-                if waiter is not None and not waiter.done():
-                    waiter.set_result(None)
-
-
 @dataclass
 class World:
-    fake: BenchDiscord
-    guild: FakeGuild
-    users: list[FakeUser]
+    fake: LocalFake | RemoteFake
     bot: PaperBot
     store: Any
     probe: ReaderProbe
     lag: LagMonitor
     gcs: GcMonitor
 
-    def forget_now_and_then(self) -> None:
-        """Keep the fake's records small during a run too (see forget_finished)."""
-        if len(self.fake.interactions) >= 200:
-            self.fake.forget_finished()
+    def lists_alive(self) -> str:
+        """What the bot keeps per paged list still open (views before, expiry entries after)."""
+        try:
+            from cogs.views import PaperPages  # the bot before lists became DynamicItems
+        except ImportError:
+            from cogs.views import PaperLists
 
-    async def send(self, request: Request, user: FakeUser):
-        channel = self.guild.channel("general")
-        if request.focused:
-            itx = await self.fake.autocomplete(
-                self.guild,
-                channel,
-                user,
-                request.command,
-                focused=request.focused,
-                value=request.value,
-            )
-        else:
-            itx = await self.fake.slash(
-                self.guild, channel, user, request.command, options=dict(request.options)
-            )
-        return itx
+            count = len(PaperLists.of(self.bot).expiry)
+            return f"{count:,} lists awaiting expiry (a deadline and a token each, no view)"
+        views = sum(1 for o in gc.get_objects() if isinstance(o, PaperPages))
+        return f"{views:,} live paged-list views (kept {cogs.views.VIEW_TIMEOUT:g} s each)"
+
+
+def reader_connections(store: Any) -> list[aiosqlite.Connection]:
+    """The store's reader connections (a ReaderPool's, or the one connection of older code)."""
+    return list(getattr(store.reader, "connections", [store.reader]))
 
 
 @asynccontextmanager
-async def running_bot(db_path: Path, users: int, readers: int) -> AsyncIterator[World]:
+async def running_bot(db_path: Path, args: argparse.Namespace, users: int) -> AsyncIterator[World]:
     """The bot wired as tests/test_bot_e2e.py wires it, on the store at `db_path`."""
     old_base = discord.http.Route.BASE
     old_gateway = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
-    guild = FakeGuild.create("Bench HQ", channels=["general"])
-    members = [guild.add_member(FakeUser.create(f"user{i}")).user for i in range(users)]
     extra: list[aiosqlite.Connection] = []
+    if args.fake == "process":
+        fake: Any = RemoteFake(users, cpu=1 if args.pin else None)
+    else:
+        fake = LocalFake(users)
     try:
-        async with BenchDiscord(guilds=[guild], token=TOKEN, strict=False) as fake:
+        async with fake:
             settings = load_settings(
                 {
                     "DISCORD_TOKEN": TOKEN,
@@ -436,7 +403,7 @@ async def running_bot(db_path: Path, users: int, readers: int) -> AsyncIterator[
                     "ARXIV_API_BASE": NOWHERE,
                     "DISCORD_API_BASE": f"{fake.url}/api/v10",
                     "DISCORD_GATEWAY_URL": fake.gateway_url,
-                    "DEV_GUILD_ID": str(guild.id),
+                    "DEV_GUILD_ID": str(fake.guild_id),
                     "HTTP_RETRIES": "0",
                     "HTTP_TIMEOUT": "2",
                     "LOG_LEVEL": "WARNING",
@@ -448,36 +415,44 @@ async def running_bot(db_path: Path, users: int, readers: int) -> AsyncIterator[
                 store = services.store
                 original_reader = store.reader
                 probe = ReaderProbe()
-                probe.attach(original_reader)
-                if readers > 1:
-                    for _ in range(readers - 1):
+                pooled = hasattr(original_reader, "connections")
+                if args.readers and not pooled and args.readers > 1:  # older code: one reader
+                    for _ in range(args.readers - 1):
                         conn = await aiosqlite.connect(db_path, isolation_level=None)
                         await _configure(conn)
-                        probe.attach(conn)
                         extra.append(conn)
                     store.reader = ReaderPool([original_reader, *extra])
+                for conn in [*reader_connections(store), *extra]:
+                    probe.attach(conn)
                 bot = PaperBot(services, guild_ready_timeout=0.05)
                 task = asyncio.create_task(bot.start(TOKEN))
                 lag = LagMonitor()
                 gcs = GcMonitor()
                 try:
-                    await fake.wait_until_identified(timeout=30)
-                    await fake.wait_for_sync(guild, timeout=30)
+                    await fake.wait_ready()
                     await asyncio.wait_for(bot.wait_until_ready(), 30)
+                    if args.gc_freeze:
+                        gc.collect()
+                        gc.freeze()
                     lag.start()
-                    yield World(fake, guild, members, bot, store, probe, lag, gcs)
+                    yield World(fake, bot, store, probe, lag, gcs)
                 finally:
                     gcs.stop()
                     await lag.stop()
                     await bot.close()
-                    # Paged lists outlive the bot (their 600 s timeout tasks hold them): stop
-                    # them, or the next store's run pays for this one's heap in GC pauses.
-                    for view in [o for o in gc.get_objects() if isinstance(o, PaperPages)]:
-                        view.stop()
+                    # Paged lists of the older code outlive the bot (their 600 s timeout tasks
+                    # hold them): stop them, or the next store's run pays for their heap.
+                    with contextlib.suppress(ImportError):
+                        from cogs.views import PaperPages
+
+                        for view in [o for o in gc.get_objects() if isinstance(o, PaperPages)]:
+                            view.stop()
                     await asyncio.wait_for(task, 30)
                     store.reader = original_reader
                     for conn in extra:
                         await conn.close()
+                    if args.gc_freeze:
+                        gc.unfreeze()
     finally:
         discord.http.Route.BASE = old_base
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = old_gateway
@@ -488,23 +463,17 @@ async def running_bot(db_path: Path, users: int, readers: int) -> AsyncIterator[
 
 
 @dataclass
-class Sample:
-    kind: str
-    ms: float | None  # None: never acknowledged
-    outcome: str
-
-
-@dataclass
 class LevelRun:
     concurrency: int
     samples: list[Sample]
     wall_s: float
-    cpu_s: float
+    cpu_s: float  # the bot's process (with the fake when it runs in the same process)
     reader: ReaderStats
     lag_s: list[float]
     violations: int
     gc_pauses: list[tuple[int, float]] = field(default_factory=list)
     gc_collected: list[int] = field(default_factory=list)  # garbage found by full collections
+    fake_cpu_s: float = 0.0  # the fake's process, when separate
 
     def latencies(self, kind: str | None = None) -> list[float]:
         return [s.ms for s in self.samples if s.ms is not None and (kind is None or s.kind == kind)]
@@ -514,77 +483,34 @@ class LevelRun:
         return len(self.samples) / self.wall_s if self.wall_s else 0.0
 
 
-def outcome_of(ack: dict | None) -> str:
-    """What the bot answered: ok, empty (a "nothing found" reply), refused (user error), error."""
-    if ack is None:
-        return "unacked"
-    ctype = ack.get("type")
-    data = ack.get("data") or {}
-    if ctype == 8:
-        return "ok" if data.get("choices") else "empty"
-    if ctype == 5:
-        return "deferred"
-    if data.get("embeds"):
-        return "ok"
-    content = data.get("content") or ""
-    if "Something went wrong" in content:
-        return "error"
-    if content.startswith("No "):
-        return "empty"
-    return "refused"
-
-
-async def interact(world: World, request: Request, user: FakeUser):
-    """Send one interaction; return its FakeInteraction once acknowledged (or given up on)."""
-    fake = world.fake
-    itx = await world.send(request, user)
-    if itx.ack is None:  # no await between this check and registering the waiter: no race
-        waiter = asyncio.get_running_loop().create_future()
-        fake.ack_waiters[itx.id] = waiter
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(waiter, fake.ack_timeout + 1.0)
-        fake.ack_waiters.pop(itx.id, None)
-    return itx
-
-
-def sample_of(request: Request, itx, since: float | None = None) -> Sample:
-    """Latency from INTERACTION_CREATE (or from `since`, a loop time) to the accepted callback."""
-    if itx.ack_time is None:
-        ms = None
-    else:
-        ms = (itx.ack_time - (itx.created if since is None else since)) * 1000
-    return Sample(request.kind, ms, outcome_of(itx.ack))
-
-
 async def measured(
-    world: World, run: Callable[[], Any], concurrency: int, *, collect: bool = True
+    world: World, run: Callable[[], Awaitable[Driven]], concurrency: int, *, collect: bool = True
 ) -> LevelRun:
-    fake = world.fake
-    fake.forget_finished()
+    await world.fake.forget()
     if collect:
         gc.collect()  # before the probes are reset: a collection here is not the bot's
     world.probe.take()
     world.lag.take()
     world.gcs.take()
     world.gcs.take_collected()
-    violations_before = len(fake.violations)
     cpu = time.process_time()
     start = time.perf_counter()
-    samples = await run()
+    driven = await run()
     wall = time.perf_counter() - start
     cpu = time.process_time() - cpu
     result = LevelRun(
         concurrency,
-        samples,
+        driven.samples,
         wall,
         cpu,
         world.probe.take(),
         world.lag.take(),
-        len(fake.violations) - violations_before,
+        driven.violations,
         world.gcs.take(),
         world.gcs.take_collected(),
+        driven.cpu_s,
     )
-    await asyncio.sleep(0.3)  # let trailing work (original_response GETs) finish
+    await asyncio.sleep(0.3)  # let trailing work finish
     return result
 
 
@@ -592,49 +518,14 @@ async def run_level(
     world: World, requests: list[Request], concurrency: int, *, collect: bool = True
 ) -> LevelRun:
     """A closed loop: `concurrency` workers, each with one interaction in flight."""
-
-    async def run() -> list[Sample]:
-        samples: list[Sample] = []
-        queue = iter(requests)
-
-        async def worker(user: FakeUser) -> None:
-            for request in queue:  # one shared iterator: each request is sent once
-                samples.append(sample_of(request, await interact(world, request, user)))
-                world.forget_now_and_then()
-
-        await asyncio.gather(*(worker(world.users[i]) for i in range(concurrency)))
-        return samples
-
-    return await measured(world, run, concurrency, collect=collect)
+    return await measured(
+        world, lambda: world.fake.closed(requests, concurrency), concurrency, collect=collect
+    )
 
 
 async def run_open(world: World, requests: list[Request], rate: float, seed: int) -> LevelRun:
-    """An open loop: Poisson arrivals at `rate` per second, however many are in flight.
-
-    Latency counts from the scheduled arrival, so an arrival the loop was too busy to send on
-    time is charged its delay (no coordinated omission).
-    """
-    loop = asyncio.get_running_loop()
-    rng = random.Random(seed)
-
-    async def one(request: Request, user: FakeUser, due: float) -> Sample:
-        sample = sample_of(request, await interact(world, request, user), since=due)
-        world.forget_now_and_then()
-        return sample
-
-    async def run() -> list[Sample]:
-        tasks = []
-        due = loop.time()
-        for n, request in enumerate(requests):
-            due += rng.expovariate(rate)
-            delay = due - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            user = world.users[n % len(world.users)]
-            tasks.append(asyncio.create_task(one(request, user, due)))
-        return list(await asyncio.gather(*tasks))
-
-    return await measured(world, run, 0)
+    """An open loop: Poisson arrivals at `rate` per second (latency from the scheduled arrival)."""
+    return await measured(world, lambda: world.fake.open(requests, rate, seed), 0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -700,9 +591,17 @@ def print_diagnostics(runs: list[LevelRun]) -> None:
     lag99 = med(lambda r: q(r.lag_s, 0.99))
     lagmax = max(max(r.lag_s, default=0.0) for r in runs) * 1000
     c = runs[0].concurrency
+    fake_cpu = med(lambda r: r.fake_cpu_s / r.wall_s)
+    fake_per_itx = med(lambda r: r.fake_cpu_s / max(1, len(r.samples)) * 1000)
+    fake = (
+        f" | fake Discord's process CPU {fake_cpu:.2f} cores, {fake_per_itx:.2f} ms per interaction"
+        if fake_cpu
+        else ""
+    )
     print(
         f"  throughput {rate:,.0f} interactions/s (Little: C/throughput = {c / rate * 1000:.1f} ms"
-        f" mean latency) | process CPU {cpu:.2f} cores, {per_itx_cpu:.2f} ms per interaction"
+        f" mean latency) | bot process CPU {cpu:.2f} cores, {per_itx_cpu:.2f} ms per interaction"
+        + fake
     )
     print(
         f"  reader: {calls:.1f} statements and {exec_per:.2f} ms of execution per interaction;"
@@ -822,13 +721,23 @@ async def storage_call(db: Any, request: Request) -> None:
         await papers_by_author(db, options["name"], limit=PAGE_SIZE, offset=0)
     elif kind == "show":
         await get_paper(db, normalize_arxiv_id(options["id"]))
-    elif kind == "day":
-        wanted = date.fromisoformat(options["date"]) if "date" in options else None
-        await papers_on_day(db, wanted or await latest_day(db))
-    elif kind == "top":
-        last = await latest_day(db)
-        first = last - timedelta(days=PERIOD_DAYS[options.get("period", "week")] - 1)
-        await top_papers(db, first, last, limit=PAGE_SIZE + 1, offset=0)
+    elif kind in ("day", "top"):
+        page = getattr(cogs.papers, "_day_page" if kind == "day" else "_top_page", None)
+        services = SimpleNamespace(store=SimpleNamespace(reader=db))
+        if kind == "day":
+            wanted = date.fromisoformat(options["date"]) if "date" in options else None
+            wanted = wanted or await latest_day(db)
+            if page is None:  # the bot before list pages were read in SQL
+                await papers_on_day(db, wanted)
+            else:
+                await page(services, wanted.isoformat(), 0)
+        else:
+            last = await latest_day(db)
+            first = last - timedelta(days=PERIOD_DAYS[options.get("period", "week")] - 1)
+            if page is None:
+                await top_papers(db, first, last, limit=PAGE_SIZE + 1, offset=0)
+            else:
+                await page(services, f"{first.isoformat()}:{last.isoformat()}", 0)
     elif kind == "ac search":
         await suggest_titles(db, request.value, limit=25)
     elif kind == "ac author":
@@ -849,7 +758,8 @@ async def storage_alone(
                 conn = await aiosqlite.connect(db_path, isolation_level=None)
                 await _configure(conn)
                 extra.append(conn)
-            db: Any = ReaderPool([store.reader, *extra]) if extra else store.reader
+            first = reader_connections(store)[0]
+            db: Any = ReaderPool([first, *extra]) if extra else first
             try:
                 for concurrency in levels:
                     per_kind: dict[str, list[float]] = defaultdict(list)
@@ -915,7 +825,7 @@ async def bench_store_at(
 ) -> dict[int, dict[str, float]]:
     """Warm up, then `rounds` x every level; returns the overall row per level."""
     users = max(levels)
-    async with running_bot(path, users, args.readers) as world:
+    async with running_bot(path, args, users) as world:
         async with open_store(path) as store:
             pools = await build_pools(store.reader, papers, args.seed)
         distinct = [r for kind in KINDS for r in pools[kind]]
@@ -942,14 +852,13 @@ async def bench_store_at(
                     file=sys.stderr,
                     flush=True,
                 )
-        world.fake.forget_finished()
-        objects = gc.get_objects()
-        views = sum(1 for o in objects if isinstance(o, PaperPages))
+        await world.fake.forget()
+        tracked = len(gc.get_objects())
         heap = (
-            f"[{label}] heap after the rounds: {len(objects):,} objects tracked by the GC, of"
-            f" which {views:,} live paged-list views (kept {cogs.views.VIEW_TIMEOUT:g} s each)"
+            f"[{label}] heap after the rounds: {tracked:,} objects tracked by the GC"
+            f" ({len(gc.get_objects(2)):,} in the oldest generation,"
+            f" {gc.get_freeze_count():,} frozen); {world.lists_alive()}"
         )
-        del objects
         floors: dict[int, LevelRun] = {}
         if floor:
             for concurrency in levels:
@@ -1011,7 +920,8 @@ async def bench_store_at(
                     f" violations {run.violations}"
                 )
         print(
-            f"[{label}] fake Discord violations over the whole run: {len(world.fake.violations)}"
+            f"[{label}] fake Discord violations over the whole run:"
+            f" {await world.fake.violations()}"
             + (f" ({profiled.violations} in the profiled run)" if profiled else "")
         )
         if profiled is not None:
@@ -1020,7 +930,7 @@ async def bench_store_at(
     if args.storage_alone:  # after the bot is gone: its heap does not slow these down
         gc.collect()
         requests = request_sequence(pools, args.requests, args.seed + 1000)
-        readers = sorted({1, 2, 4, args.readers})
+        readers = sorted({1, 2, 4, args.readers} - {0})
         await storage_alone(path, requests, levels, readers)
     for concurrency, f in floors.items():
         lat = f.latencies()
@@ -1051,8 +961,31 @@ async def amain(args: argparse.Namespace) -> None:
             f" {sys.getswitchinterval()} s)"
         )
         sys.setswitchinterval(args.switch_interval)
-    if args.readers > 1:
-        print(f"WHAT-IF RUN: {args.readers} reader connections (the bot ships with one)")
+    if args.readers:
+        try:
+            import storage.db as storage_db
+
+            print(
+                f"reader connections: {args.readers} (open_store's default is"
+                f" {storage_db.DEFAULT_READERS})"
+            )
+            storage_db.DEFAULT_READERS = args.readers  # read by open_store when it is called
+        except AttributeError:
+            print(f"WHAT-IF RUN: {args.readers} reader connections (the bot ships with one)")
+    if args.pin:
+        os.sched_setaffinity(0, {0})  # before any thread starts: they inherit it
+        fake_cpu = ", the fake's to CPU 1" if args.fake == "process" else ""
+        print(f"the bot's process is pinned to CPU 0{fake_cpu}")
+    if args.gc_threshold:
+        thresholds = tuple(int(x) for x in args.gc_threshold.split(","))
+        print(f"WHAT-IF RUN: gc.set_threshold{thresholds} (default {gc.get_threshold()})")
+        gc.set_threshold(*thresholds)
+    if args.gc_freeze:
+        print("WHAT-IF RUN: gc.freeze() once the bot is ready")
+    if args.what_if_single_row:
+        print("WHAT-IF RUN: search statements return their 100-200 rows as one JSON row")
+        single_row_what_if()
+    print(f"fake Discord and load generator: {args.fake}")
     workdir = Path(tempfile.mkdtemp(prefix="paperboy-bench-bot-"))
     try:
         if args.db:
@@ -1133,8 +1066,35 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--readers",
         type=int,
-        default=1,
-        help="what-if: serve the cogs' reads from this many connections (the bot has 1)",
+        default=0,
+        help="reader connections (default: what open_store opens, storage.db.DEFAULT_READERS)",
+    )
+    parser.add_argument(
+        "--fake",
+        choices=("process", "inprocess"),
+        default="process",
+        help="run the fake Discord and the load generator in a separate process (default) or in"
+        " the bot's process and event loop (as the e2e tests do)",
+    )
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="with --fake process: pin the bot's process to CPU 0 and the fake's to CPU 1",
+    )
+    parser.add_argument(
+        "--what-if-single-row",
+        action="store_true",
+        help="what-if: search's many-row statements return one JSON row (see single_row_what_if)",
+    )
+    parser.add_argument(
+        "--gc-freeze",
+        action="store_true",
+        help="what-if: gc.collect() then gc.freeze() once the bot is ready",
+    )
+    parser.add_argument(
+        "--gc-threshold",
+        default="",
+        help="what-if: gc.set_threshold(...) for the bot, e.g. 50000,50,100",
     )
     parser.add_argument(
         "--view-timeout",

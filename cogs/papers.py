@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
-from datetime import date, timedelta
-from typing import Literal
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal
 
 import discord
 from discord import app_commands
@@ -14,15 +15,8 @@ from bot import render
 from bot.app import PaperBot, Services, UserError
 from bot.lookup import fetch_and_store
 from bot.models import InvalidPaperId, Paper, normalize_arxiv_id, parse_day
-from cogs.views import PAGE_SIZE, Page, PageSource, PaperPages
-from storage.papers import (
-    get_paper,
-    latest_day,
-    load_papers,
-    papers_on_day,
-    recent_days,
-    top_papers,
-)
+from cogs.views import PAGE_SIZE, ListKind, OpenCard, Page, PageButton, PaperLists, register
+from storage.papers import get_paper, latest_day, recent_days
 from storage.search import papers_by_author, search_papers, suggest_authors, suggest_titles
 from storage.votes import trending as upvote_gains
 
@@ -45,34 +39,130 @@ def _day(text: str) -> date:
         raise UserError(str(exc)) from None
 
 
+# -- the lists (cogs/views.py pages them from what their custom_ids carry) ---------------------
+
+
+async def _search_page(services: Services, query: str, offset: int) -> Page:
+    found = await search_papers(services.store.reader, query, limit=PAGE_SIZE, offset=offset)
+    return Page(found.papers, found.more)
+
+
+async def _author_page(services: Services, name: str, offset: int) -> Page:
+    found = await papers_by_author(services.store.reader, name, limit=PAGE_SIZE, offset=offset)
+    return Page(found.papers, found.more)
+
+
+# List pages show a paper's id, title, upvotes and authors: read just those, in one statement
+# per page (load_papers reads every column, summaries and days too, in four).
+_AUTHORS_JSON = (
+    "(SELECT json_group_array(name) FROM (SELECT a.name FROM paper_authors pa"
+    " JOIN authors a ON a.id = pa.author_id WHERE pa.paper_pk = p.pk ORDER BY pa.position))"
+)
+
+
+def _list_paper(paper_id: str, title: str, upvotes: int | None, authors: str) -> Paper:
+    return Paper(id=paper_id, title=title, upvotes=upvotes, authors=json.loads(authors))
+
+
+async def _list_papers(db: Any, pks: list[int]) -> list[Paper]:
+    """The papers behind `pks` as list pages need them (no abstract, summaries or days)."""
+    if not pks:
+        return []
+    rows = await db.execute_fetchall(
+        f"SELECT p.pk, p.id, p.title, p.upvotes, {_AUTHORS_JSON} FROM papers p"
+        f" WHERE p.pk IN ({','.join('?' * len(pks))})",
+        pks,
+    )
+    by_pk = {pk: _list_paper(*rest) for pk, *rest in rows}
+    return [by_pk[pk] for pk in pks if pk in by_pk]
+
+
+async def _day_page(services: Services, day: str, offset: int) -> Page:
+    """The day's list, most upvoted first (ties keep the list's own order), one page of it."""
+    rows = await services.store.reader.execute_fetchall(
+        "WITH page AS MATERIALIZED (SELECT d.paper_pk AS pk, count(*) OVER () AS total,"
+        "  row_number() OVER (ORDER BY p.upvotes DESC, d.rank) AS n"
+        "  FROM daily_entries d JOIN papers p ON p.pk = d.paper_pk WHERE d.day = ?1"
+        "  ORDER BY n LIMIT ?2 OFFSET ?3)"
+        f" SELECT p.id, p.title, p.upvotes, {_AUTHORS_JSON}, page.total"
+        " FROM page JOIN papers p ON p.pk = page.pk ORDER BY page.n",
+        (day, PAGE_SIZE, offset),
+    )
+    if not rows:
+        return Page([], False)
+    total = rows[0][4]
+    papers = [_list_paper(*row[:4]) for row in rows]
+    return Page(papers, total > offset + PAGE_SIZE, total=total)
+
+
+async def _top_page(services: Services, period: str, offset: int) -> Page:
+    """The period's most upvoted papers (the order of storage.papers.top_papers)."""
+    first, _, last = period.partition(":")
+    rows = await services.store.reader.execute_fetchall(
+        "WITH page AS MATERIALIZED (SELECT p.pk AS pk FROM papers p"
+        "  WHERE p.pk IN (SELECT paper_pk FROM daily_entries WHERE day BETWEEN ?1 AND ?2)"
+        "  ORDER BY p.upvotes DESC, p.pk DESC LIMIT ?3 OFFSET ?4)"
+        f" SELECT p.id, p.title, p.upvotes, {_AUTHORS_JSON}"
+        " FROM page JOIN papers p ON p.pk = page.pk ORDER BY p.upvotes DESC, p.pk DESC",
+        (date.fromisoformat(first).isoformat(), date.fromisoformat(last).isoformat(),
+         PAGE_SIZE + 1, offset),
+    )  # fmt: skip
+    papers = [_list_paper(*row) for row in rows]
+    return Page(papers[:PAGE_SIZE], len(papers) > PAGE_SIZE)
+
+
+async def _trending_page(services: Services, since: str, offset: int) -> Page:
+    db = services.store.reader
+    when = datetime.fromtimestamp(int(since), UTC)
+    rows = await upvote_gains(db, when, limit=PAGE_SIZE + 1, offset=offset)
+    papers = await _list_papers(db, [pk for pk, _ in rows[:PAGE_SIZE]])
+    return Page(papers, len(rows) > PAGE_SIZE)
+
+
+SEARCH = register(
+    ListKind("s", _search_page, lambda query, _: f"Papers matching “{_quoted(query)}”")
+)
+AUTHOR = register(ListKind("a", _author_page, lambda name, _: f"Papers by {_quoted(name)}"))
+DAY = register(
+    ListKind(
+        "d",
+        _day_page,
+        lambda day, page: (
+            f"Daily Papers — {day}" + (f" · {page.total} papers" if page.total is not None else "")
+        ),
+    )
+)
+TOP = register(
+    ListKind(
+        "t",
+        _top_page,
+        lambda period, _: "Top papers · {} – {}".format(*period.partition(":")[::2]),
+    )
+)
+TRENDING = register(
+    ListKind("r", _trending_page, lambda _, __: "Trending · biggest upvote gains in 24 h")
+)
+
+
 class Papers(commands.Cog):
     """Paper lookups. Every reply is private unless `public` is set."""
 
     paper = app_commands.Group(name="paper", description="Look up Hugging Face Daily Papers")
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
-        self.store = services.store
-        self.clock = services.clock
+    def __init__(self, bot: PaperBot) -> None:
+        self.bot = bot
+        self.services = bot.services
+        self.store = bot.services.store
+        self.clock = bot.services.clock
+        self.lists = PaperLists(bot, bot.services)
 
-    # -- helpers ------------------------------------------------------------------------------
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(PageButton, OpenCard)
+        self.lists.start()
 
-    async def _send_list(
-        self,
-        interaction: discord.Interaction,
-        *,
-        title: str,
-        source: PageSource,
-        public: bool,
-        empty: str,
-    ) -> None:
-        first = await source(0)
-        if not first.papers:
-            await interaction.response.send_message(empty, ephemeral=True)
-            return
-        view = PaperPages(title=title, source=source, owner_id=interaction.user.id, first=first)
-        view.last_interaction = interaction
-        await interaction.response.send_message(embed=view.embed(), view=view, ephemeral=not public)
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(PageButton, OpenCard)
+        await self.lists.stop()
 
     async def _show_paper(
         self, interaction: discord.Interaction, paper_id: str, *, public: bool
@@ -122,14 +212,10 @@ class Papers(commands.Cog):
             await self._show_paper(interaction, paper_id, public=public)
             return
 
-        async def source(offset: int) -> Page:
-            found = await search_papers(self.store.reader, query, limit=PAGE_SIZE, offset=offset)
-            return Page(found.papers, found.more)
-
-        await self._send_list(
+        await self.lists.send(
             interaction,
-            title=f"Papers matching “{_quoted(query)}”",
-            source=source,
+            SEARCH,
+            query,
             public=public,
             empty=f"No stored paper matches “{_quoted(query)}”.",
         )
@@ -152,14 +238,10 @@ class Papers(commands.Cog):
         name: app_commands.Range[str, 1, MAX_QUERY],
         public: bool = False,
     ) -> None:
-        async def source(offset: int) -> Page:
-            found = await papers_by_author(self.store.reader, name, limit=PAGE_SIZE, offset=offset)
-            return Page(found.papers, found.more)
-
-        await self._send_list(
+        await self.lists.send(
             interaction,
-            title=f"Papers by {_quoted(name)}",
-            source=source,
+            AUTHOR,
+            name,
             public=public,
             empty=f"No stored paper has an author named “{_quoted(name)}”.",
         )
@@ -203,16 +285,10 @@ class Papers(commands.Cog):
         wanted = _day(date) if date else await latest_day(self.store.reader)
         if wanted is None:
             raise UserError("No Daily Papers are stored yet.")
-        papers = await papers_on_day(self.store.reader, wanted)
-
-        async def source(offset: int) -> Page:
-            page = papers[offset : offset + PAGE_SIZE]
-            return Page(page, len(papers) > offset + PAGE_SIZE, total=len(papers))
-
-        await self._send_list(
+        await self.lists.send(
             interaction,
-            title=f"Daily Papers — {wanted.isoformat()} · {len(papers)} papers",
-            source=source,
+            DAY,
+            wanted.isoformat(),
             public=public,
             empty=f"No Daily Papers are stored for {wanted.isoformat()}.",
         )
@@ -239,17 +315,10 @@ class Papers(commands.Cog):
         if last is None:
             raise UserError("No Daily Papers are stored yet.")
         first = last - timedelta(days=PERIOD_DAYS[period] - 1)
-
-        async def source(offset: int) -> Page:
-            papers = await top_papers(
-                self.store.reader, first, last, limit=PAGE_SIZE + 1, offset=offset
-            )
-            return Page(papers[:PAGE_SIZE], len(papers) > PAGE_SIZE)
-
-        await self._send_list(
+        await self.lists.send(
             interaction,
-            title=f"Top papers · {first.isoformat()} – {last.isoformat()}",
-            source=source,
+            TOP,
+            f"{first.isoformat()}:{last.isoformat()}",
             public=public,
             empty="No papers in that period.",
         )
@@ -258,20 +327,14 @@ class Papers(commands.Cog):
     @app_commands.describe(public="Show the answer to everyone")
     async def trending(self, interaction: discord.Interaction, public: bool = False) -> None:
         since = self.clock() - TRENDING_WINDOW
-
-        async def source(offset: int) -> Page:
-            rows = await upvote_gains(self.store.reader, since, limit=PAGE_SIZE + 1, offset=offset)
-            papers = await load_papers(self.store.reader, [pk for pk, _ in rows[:PAGE_SIZE]])
-            return Page(papers, len(rows) > PAGE_SIZE)
-
-        await self._send_list(
+        await self.lists.send(
             interaction,
-            title="Trending · biggest upvote gains in 24 h",
-            source=source,
+            TRENDING,
+            str(int(since.timestamp())),
             public=public,
             empty="No paper gained upvotes in the last 24 hours.",
         )
 
 
 async def setup(bot: PaperBot) -> None:
-    await bot.add_cog(Papers(bot.services))
+    await bot.add_cog(Papers(bot))
