@@ -22,7 +22,7 @@ from bot.models import DailyList, Paper
 from bot.scheduler import next_slot, today_slot
 from storage.days import latest_complete_day, record_failed_poll, record_poll
 from storage.db import open_store
-from storage.member_votes import DOWN, UP, WITHDRAWN, top_by_members, toggle_vote, vote_counts
+from storage.member_votes import DOWN, UP, WITHDRAWN, toggle_vote, top_by_members, vote_counts
 from storage.papers import paper_key, save_daily_list
 from storage.posts import (
     FAILED,
