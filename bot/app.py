@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import logging
@@ -128,6 +129,10 @@ class PaperBot(commands.Bot):
             await self.load_extension(extension)
         self.services.scheduler.start()
         await self.sync_commands()
+        # What exists now (modules, commands, caches) lives as long as the bot: keep it out of
+        # the garbage collector's full passes, which otherwise stall replies (benchmarks/).
+        gc.collect()
+        gc.freeze()
 
     async def close(self) -> None:
         if self.services.scheduler.running:

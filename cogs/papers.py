@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 
 import discord
 from discord import app_commands
@@ -16,6 +15,8 @@ from bot.app import PaperBot, Services, UserError
 from bot.lookup import fetch_and_store
 from bot.models import InvalidPaperId, Paper, normalize_arxiv_id, parse_day
 from cogs.views import PAGE_SIZE, ListKind, OpenCard, Page, PageButton, PaperLists, register
+from storage.lists import day_page, list_papers, top_page
+from storage.member_votes import top_by_members
 from storage.papers import get_paper, latest_day, recent_days
 from storage.search import papers_by_author, search_papers, suggest_authors, suggest_titles
 from storage.votes import trending as upvote_gains
@@ -52,70 +53,39 @@ async def _author_page(services: Services, name: str, offset: int) -> Page:
     return Page(found.papers, found.more)
 
 
-# List pages show a paper's id, title, upvotes and authors: read just those, in one statement
-# per page (load_papers reads every column, summaries and days too, in four).
-_AUTHORS_JSON = (
-    "(SELECT json_group_array(name) FROM (SELECT a.name FROM paper_authors pa"
-    " JOIN authors a ON a.id = pa.author_id WHERE pa.paper_pk = p.pk ORDER BY pa.position))"
-)
-
-
-def _list_paper(paper_id: str, title: str, upvotes: int | None, authors: str) -> Paper:
-    return Paper(id=paper_id, title=title, upvotes=upvotes, authors=json.loads(authors))
-
-
-async def _list_papers(db: Any, pks: list[int]) -> list[Paper]:
-    """The papers behind `pks` as list pages need them (no abstract, summaries or days)."""
-    if not pks:
-        return []
-    rows = await db.execute_fetchall(
-        f"SELECT p.pk, p.id, p.title, p.upvotes, {_AUTHORS_JSON} FROM papers p"
-        f" WHERE p.pk IN ({','.join('?' * len(pks))})",
-        pks,
-    )
-    by_pk = {pk: _list_paper(*rest) for pk, *rest in rows}
-    return [by_pk[pk] for pk in pks if pk in by_pk]
-
-
 async def _day_page(services: Services, day: str, offset: int) -> Page:
-    """The day's list, most upvoted first (ties keep the list's own order), one page of it."""
-    rows = await services.store.reader.execute_fetchall(
-        "WITH page AS MATERIALIZED (SELECT d.paper_pk AS pk, count(*) OVER () AS total,"
-        "  row_number() OVER (ORDER BY p.upvotes DESC, d.rank) AS n"
-        "  FROM daily_entries d JOIN papers p ON p.pk = d.paper_pk WHERE d.day = ?1"
-        "  ORDER BY n LIMIT ?2 OFFSET ?3)"
-        f" SELECT p.id, p.title, p.upvotes, {_AUTHORS_JSON}, page.total"
-        " FROM page JOIN papers p ON p.pk = page.pk ORDER BY page.n",
-        (day, PAGE_SIZE, offset),
+    papers, total = await day_page(
+        services.store.reader, date.fromisoformat(day), limit=PAGE_SIZE, offset=offset
     )
-    if not rows:
-        return Page([], False)
-    total = rows[0][4]
-    papers = [_list_paper(*row[:4]) for row in rows]
-    return Page(papers, total > offset + PAGE_SIZE, total=total)
+    return Page(papers, total > offset + PAGE_SIZE, total=total) if papers else Page([], False)
+
+
+def _period(argument: str) -> tuple[date, date]:
+    first, _, last = argument.partition(":")
+    return date.fromisoformat(first), date.fromisoformat(last)
 
 
 async def _top_page(services: Services, period: str, offset: int) -> Page:
-    """The period's most upvoted papers (the order of storage.papers.top_papers)."""
-    first, _, last = period.partition(":")
-    rows = await services.store.reader.execute_fetchall(
-        "WITH page AS MATERIALIZED (SELECT p.pk AS pk FROM papers p"
-        "  WHERE p.pk IN (SELECT paper_pk FROM daily_entries WHERE day BETWEEN ?1 AND ?2)"
-        "  ORDER BY p.upvotes DESC, p.pk DESC LIMIT ?3 OFFSET ?4)"
-        f" SELECT p.id, p.title, p.upvotes, {_AUTHORS_JSON}"
-        " FROM page JOIN papers p ON p.pk = page.pk ORDER BY p.upvotes DESC, p.pk DESC",
-        (date.fromisoformat(first).isoformat(), date.fromisoformat(last).isoformat(),
-         PAGE_SIZE + 1, offset),
-    )  # fmt: skip
-    papers = [_list_paper(*row) for row in rows]
+    first, last = _period(period)
+    papers = await top_page(services.store.reader, first, last, limit=PAGE_SIZE + 1, offset=offset)
     return Page(papers[:PAGE_SIZE], len(papers) > PAGE_SIZE)
+
+
+async def _server_top_page(services: Services, argument: str, offset: int) -> Page:
+    """Ranked by the server's members' votes; argument "guild_id:first:last"."""
+    guild_id, _, period = argument.partition(":")
+    first, last = _period(period)
+    db = services.store.reader
+    rows = await top_by_members(db, int(guild_id), first, last, limit=PAGE_SIZE + 1, offset=offset)
+    papers = await list_papers(db, [pk for pk, _ in rows[:PAGE_SIZE]])
+    return Page(papers, len(rows) > PAGE_SIZE)
 
 
 async def _trending_page(services: Services, since: str, offset: int) -> Page:
     db = services.store.reader
     when = datetime.fromtimestamp(int(since), UTC)
     rows = await upvote_gains(db, when, limit=PAGE_SIZE + 1, offset=offset)
-    papers = await _list_papers(db, [pk for pk, _ in rows[:PAGE_SIZE]])
+    papers = await list_papers(db, [pk for pk, _ in rows[:PAGE_SIZE]])
     return Page(papers, len(rows) > PAGE_SIZE)
 
 
@@ -137,6 +107,15 @@ TOP = register(
         "t",
         _top_page,
         lambda period, _: "Top papers · {} – {}".format(*period.partition(":")[::2]),
+    )
+)
+SERVER_TOP = register(
+    ListKind(
+        "v",
+        _server_top_page,
+        lambda argument, _: "Top papers by this server's 👍/👎 · {} – {}".format(
+            *argument.partition(":")[2].partition(":")[::2]
+        ),
     )
 )
 TRENDING = register(
@@ -304,23 +283,37 @@ class Papers(commands.Cog):
         ]
 
     @paper.command(name="top", description="Most upvoted papers of the latest day, week or month")
-    @app_commands.describe(period="How far back from the latest stored day", public="Show to all")
+    @app_commands.describe(
+        period="How far back from the latest stored day",
+        source="Hugging Face upvotes, or the votes of this server's members on digest cards",
+        public="Show to all",
+    )
     async def top(
         self,
         interaction: discord.Interaction,
         period: Literal["day", "week", "month"] = "week",
+        source: Literal["huggingface", "server"] = "huggingface",
         public: bool = False,
     ) -> None:
         last = await latest_day(self.store.reader)
         if last is None:
             raise UserError("No Daily Papers are stored yet.")
         first = last - timedelta(days=PERIOD_DAYS[period] - 1)
+        period_text = f"{first.isoformat()}:{last.isoformat()}"
+        if source == "server":
+            if interaction.guild_id is None:
+                raise UserError("Votes count per server: ask in a server channel.")
+            await self.lists.send(
+                interaction,
+                SERVER_TOP,
+                f"{interaction.guild_id}:{period_text}",
+                public=public,
+                empty="Nobody in this server has voted on a paper of that period yet; "
+                "vote with 👍 / 👎 on the digest cards.",
+            )
+            return
         await self.lists.send(
-            interaction,
-            TOP,
-            f"{first.isoformat()}:{last.isoformat()}",
-            public=public,
-            empty="No papers in that period.",
+            interaction, TOP, period_text, public=public, empty="No papers in that period."
         )
 
     @paper.command(name="trending", description="Biggest upvote gains over the last 24 hours")

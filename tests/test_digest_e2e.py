@@ -518,6 +518,16 @@ async def test_member_votes_update_the_card_and_survive_a_restart(world):
         final = world.fake.message(card_message["id"])
         assert (_button(final, up)["label"], _button(final, down)["label"]) == ("0", "1")
 
+        # /paper top source: server ranks by these votes; 2401.00101 now has 0 - 1.
+        vote = await world.fake.click(final, custom_id="vote:2401.00102:up", user=world.member)
+        await vote.response()
+        top = await (await world.slash("paper top", period="week", source="server")).response()
+        ranked = top["data"]["embeds"][0]["description"]
+        assert ranked.index("2401.00102") < ranked.index("2401.00101")
+        by_upvotes = await (await world.slash("paper top", period="week")).response()
+        ranked = by_upvotes["data"]["embeds"][0]["description"]
+        assert ranked.index("2401.00101") < ranked.index("2401.00102")
+
 
 async def test_posted_cards_follow_hugging_face_upvotes_for_three_days(world):
     await world.subscribe("general", "09:00", "UTC")
