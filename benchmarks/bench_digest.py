@@ -58,7 +58,7 @@ from benchmarks.corpus import Corpus  # noqa: E402
 from bot import scheduler as bot_scheduler  # noqa: E402
 from bot.app import PaperBot, configure_endpoints, open_services  # noqa: E402
 from bot.config import Settings, load_settings  # noqa: E402
-from bot.digest import CARDS_PER_MESSAGE, DigestOptions, Pacer, make_plan  # noqa: E402
+from bot.digest import CARDS_PER_MESSAGE, DigestOptions, make_plan  # noqa: E402
 from bot.models import DailyList, Paper  # noqa: E402
 from storage import open_store  # noqa: E402
 from storage.days import record_poll  # noqa: E402
@@ -484,20 +484,6 @@ class LagMonitor:
         return self.lags
 
 
-class SlotPacer(Pacer):
-    """What-if: bot.digest.Pacer with the next slot counted from the previous slot instead of
-    from the moment the sleeper woke up, so timer overshoot does not accumulate."""
-
-    async def wait(self) -> None:
-        async with self._lock:
-            loop = asyncio.get_running_loop()
-            slot = max(self._next, loop.time())
-            self._next = slot + self.interval
-            delay = slot - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-
-
 @dataclass
 class Run:
     """Everything measured in one run."""
@@ -648,9 +634,6 @@ async def fan_out(
         await original_wait()
         run.pacer.append(loop.time())
 
-    if args.what_if_pacer:
-        poster.pacer = SlotPacer(args.rate)
-        original_wait = poster.pacer.wait
     poster.post, poster.pacer.wait = timed_post, timed_wait
     parallel = bot_scheduler.MAX_PARALLEL_CHANNELS
     if args.what_if_parallel:
@@ -948,11 +931,10 @@ async def amain(args: argparse.Namespace) -> None:
         f" over {args.guilds} guilds, {args.papers} papers; slash commands {args.slash_rate:g}/s"
         f" (Poisson) from {args.members} members per guild: /paper search, /paper show, /help"
     )
-    if args.what_if_parallel or args.what_if_pacer:
+    if args.what_if_parallel:
         print(
             "WHAT-IF RUN (patched in this process only, bot code unchanged):"
             + (f" MAX_PARALLEL_CHANNELS={args.what_if_parallel}" if args.what_if_parallel else "")
-            + (" SlotPacer (no drift)" if args.what_if_pacer else "")
         )
     runs = []
     for number in range(1, args.repeat + 1):
@@ -989,12 +971,7 @@ def main(argv: list[str] | None = None) -> None:
         "--what-if-parallel",
         type=int,
         default=0,
-        help="what-if: set bot.scheduler.MAX_PARALLEL_CHANNELS for the run (the bot ships 50)",
-    )
-    parser.add_argument(
-        "--what-if-pacer",
-        action="store_true",
-        help="what-if: a Pacer that counts each slot from the previous slot (no drift)",
+        help="what-if: set bot.scheduler.MAX_PARALLEL_CHANNELS for the run (the bot ships 100)",
     )
     parser.add_argument(
         "--fake-process",
