@@ -3,6 +3,7 @@
     python -m benchmarks.bench_store --papers 100000
     python -m benchmarks.bench_store --papers 1000000 --db /some/dir/bench-1m.db
     python -m benchmarks.bench_store --reuse /some/dir/bench-1m.db
+    python -m benchmarks.bench_store --floor --papers 100000
 
 Ingest saves a synthetic corpus (benchmarks/corpus.py) through storage.papers.save_daily_list,
 one write transaction per batch of daily lists; generating each batch is timed apart from
@@ -50,6 +51,7 @@ from storage.search_text import match_expression, tokens
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_INGEST = 25_000  # papers/s
+FTS_TABLES = ("paper_fts", "title_trigrams", "author_papers", "author_fts")
 TARGET_P99_MS = 10.0
 
 # ---------------------------------------------------------------------------------------------
@@ -86,32 +88,44 @@ def human_bytes(count: int) -> str:
 
 
 class SqlTimer:
-    """Wraps an aiosqlite connection and adds up the time spent in each SQL statement."""
+    """Wraps an aiosqlite connection and adds up the time spent in each SQL statement.
+
+    Statements are timed on the connection's own thread (aiosqlite's private `_execute` runs a
+    function there), so the totals hold SQLite's work and parameter binding only: not the
+    thread hand-off, nor the wait behind statements queued before (storage queues several at
+    once)."""
 
     def __init__(self, conn: aiosqlite.Connection, totals: dict[str, list[float]]):
-        self._conn = conn
+        # a reader pool (storage.db.ReaderPool): time its first connection
+        self._conn = getattr(conn, "connections", [conn])[0]
         self._totals = totals
 
     def __getattr__(self, name):
         return getattr(self._conn, name)
 
-    async def _timed(self, method: str, sql: str, *args):
-        start = time.perf_counter()
-        try:
-            return await getattr(self._conn, method)(sql, *args)
-        finally:
-            entry = self._totals[" ".join(sql.split())]
-            entry[0] += 1
-            entry[1] += time.perf_counter() - start
+    def _timed(self, method: str, sql: str, *args):
+        raw = self._conn._conn  # the sqlite3 connection, used on aiosqlite's thread only
+        entry = self._totals[re.sub(r"\?(,\?)+", "?,...", " ".join(sql.split()))]
+
+        def run():
+            start = time.perf_counter()
+            try:
+                cursor = getattr(raw, method)(sql, *args)
+                return cursor.fetchall() if method == "execute" else cursor
+            finally:
+                entry[0] += 1
+                entry[1] += time.perf_counter() - start
+
+        return self._conn._execute(run)
 
     async def execute(self, sql, *args):
-        return await self._timed("execute", sql, *args)
+        await self._timed("execute", sql, *args)
 
     async def executemany(self, sql, *args):
-        return await self._timed("executemany", sql, *args)
+        await self._timed("executemany", sql, *args)
 
     async def execute_fetchall(self, sql, *args):
-        return await self._timed("execute_fetchall", sql, *args)
+        return await self._timed("execute", sql, *args)
 
 
 def print_sql_totals(totals: dict[str, list[float]], wall: float, top: int = 16) -> None:
@@ -187,7 +201,13 @@ def db_files_size(path: Path) -> int:
 
 
 async def ingest(
-    path: Path, papers: int, days_per_txn: int, seed: int, profile: bool
+    path: Path,
+    papers: int,
+    days_per_txn: int,
+    seed: int,
+    profile: bool,
+    writer_pragmas: list[str] = (),
+    fts_settings: list[str] = (),
 ) -> IngestResult:
     corpus = Corpus(papers, seed)
     result = IngestResult()
@@ -195,6 +215,15 @@ async def ingest(
     tenth = max(1, papers // 10)
     tenth_papers, tenth_time = 0, 0.0
     async with open_store(path) as store:
+        for setting in writer_pragmas:  # what-if settings (storage/db.py sets the real ones)
+            await store._writer.execute(f"PRAGMA {setting}")
+        for setting in fts_settings:  # what-if FTS5 options ("automerge=8"), every FTS table
+            name, value = setting.split("=")
+            async with store.write() as conn:
+                for table in FTS_TABLES:
+                    await conn.execute(
+                        f"INSERT INTO {table} ({table}, rank) VALUES (?, ?)", (name, int(value))
+                    )
         batches = corpus.iter_batches(days_per_txn)
         while True:
             start = time.perf_counter()
@@ -267,7 +296,10 @@ def print_ingest(results: list[IngestResult], days_per_txn: int) -> None:
     )
     print(f"database size on disk: {human_bytes(last.size_bytes)} ({last.size_bytes:,} bytes)")
     if last.sql_totals:
-        print("where ingest time goes (last build, per SQL statement, incl. thread hand-off):")
+        print(
+            "where ingest time goes (last build, per SQL statement, timed on the connection's"
+            " thread; the rest is Python, thread hand-offs and COMMIT):"
+        )
         print_sql_totals(last.sql_totals, last.save_s)
 
 
@@ -1018,6 +1050,142 @@ async def profile_slowest(
 
 
 # ---------------------------------------------------------------------------------------------
+# Floor: the rows the save path writes, prebuilt, written with no Python work in the timing
+
+
+FLOOR_VARIANTS = {
+    "schema as is": {"paper_fts", "title_trigrams", "authors", "links", "lists"},
+    "title words without prefix indexes, no trigrams": {
+        "paper_fts_bare",
+        "authors",
+        "links",
+        "lists",
+    },
+    "no title index at all": {"authors", "links", "lists"},
+    "papers table alone": set(),
+}
+FLOOR_SQL = {  # the statements of storage/papers.py for new papers
+    "papers": "INSERT INTO papers (pk, id, title, abstract, published_at, image_url, video_url,"
+    " github_repo, github_stars, project_page, ai_summary, ai_keywords, num_comments,"
+    " organization, upvotes, upvotes_at, updated_at) VALUES (" + ", ".join("?" * 17) + ")",
+    "paper_fts": "INSERT INTO paper_fts (rowid, title, summary) VALUES (?, ?, ?)",
+    "title_trigrams": "INSERT INTO title_trigrams (rowid, title) VALUES (?, ?)",
+    "authors": "INSERT INTO authors (id, name) VALUES (?, ?)",
+    "author_fts": "INSERT INTO author_fts (rowid, name) VALUES (?, ?)",
+    "author_papers": "INSERT INTO author_papers (rowid, author_ids) VALUES (?, ?)",
+    "paper_authors": "INSERT INTO paper_authors (paper_pk, position, author_id) VALUES (?, ?, ?)",
+    "vote_snapshots": "INSERT INTO vote_snapshots (paper_pk, observed_at, upvotes)"
+    " VALUES (?, ?, ?)",
+    "daily_entries": "INSERT INTO daily_entries (day, paper_pk, rank) VALUES (?, ?, ?)",
+}
+
+
+def floor_rows(batch: list, author_ids: dict[str, int]) -> dict[str, list[tuple]]:
+    """The rows a transaction of new papers writes, in key order, as storage/papers.py builds
+    them (author ids come from a dict: the name lookups are not part of the floor)."""
+    from storage.papers import _column_values, _iso, author_token, paper_key
+    from storage.search_text import fold
+
+    now = _iso(datetime.now(UTC))
+    papers, entries, votes = {}, [], []
+    for daily in batch:
+        at = _iso(datetime.combine(daily.day, dtime(12), UTC))
+        for rank, paper in enumerate(daily.papers):
+            pk = paper_key(paper.id)
+            papers[pk] = (paper, at)
+            entries.append((daily.day.isoformat(), pk, rank))
+            if paper.upvotes is not None:
+                votes.append((pk, at, paper.upvotes))
+    rows: dict[str, list[tuple]] = defaultdict(list)
+    for pk in sorted(papers):
+        paper, at = papers[pk]
+        seen = None if paper.upvotes is None else at
+        rows["papers"].append((pk, paper.id, *_column_values(paper), paper.upvotes, seen, now))
+        title = fold(paper.title)
+        rows["paper_fts"].append((pk, title, ""))
+        rows["title_trigrams"].append((pk, title))
+        for name in paper.authors:
+            if name not in author_ids:
+                author_ids[name] = len(author_ids) + 1
+                rows["authors"].append((author_ids[name], name))
+                rows["author_fts"].append((author_ids[name], fold(name)))
+        ids = [author_ids[name] for name in paper.authors]
+        rows["author_papers"].append((pk, " ".join(author_token(i) for i in ids)))
+        rows["paper_authors"] += [(pk, position, i) for position, i in enumerate(ids)]
+    rows["vote_snapshots"] = sorted(votes)
+    rows["daily_entries"] = sorted(entries, key=lambda row: (row[1], row[0]))
+    return rows
+
+
+def floor_tables(variant: set[str]) -> list[str]:
+    tables = ["papers"]
+    if variant & {"paper_fts", "paper_fts_bare"}:
+        tables.append("paper_fts")
+    if "title_trigrams" in variant:
+        tables.append("title_trigrams")
+    if "authors" in variant:
+        tables += ["authors", "author_fts"]
+    if "links" in variant:
+        tables += ["author_papers", "paper_authors"]
+    if "lists" in variant:
+        tables += ["vote_snapshots", "daily_entries"]
+    return tables
+
+
+async def floor(args: argparse.Namespace) -> None:
+    """Write the corpus's rows prebuilt (sqlite3 module, one executemany per table and
+    transaction, the store's settings) for a few variants of the schema."""
+    print(
+        f"\n== Floor: {args.papers:,} papers' rows prebuilt in key order, written with the"
+        f" sqlite3 module ({args.days_per_txn} lists a transaction, WAL, synchronous=NORMAL,"
+        " 64 MiB cache, foreign keys on), no lookups, no Python work in the timing =="
+    )
+    workdir = Path(tempfile.mkdtemp(prefix="paperboy-floor-"))
+    try:
+        for label, variant in FLOOR_VARIANTS.items():
+            path = workdir / f"floor-{len(variant)}.db"
+            async with open_store(path):  # the real migrations
+                pass
+            conn = sqlite3.connect(path, isolation_level=None)
+            for pragma in ("synchronous = NORMAL", "cache_size = -65536", "foreign_keys = ON"):
+                conn.execute(f"PRAGMA {pragma}")
+            for setting in args.writer_pragma:
+                conn.execute(f"PRAGMA {setting}")
+            if "paper_fts_bare" in variant:
+                conn.execute("DROP TABLE paper_fts")
+                conn.execute(
+                    "CREATE VIRTUAL TABLE paper_fts USING fts5(title, summary,"
+                    " tokenize = 'unicode61 remove_diacritics 0')"
+                )
+            tables = floor_tables(variant)
+            spent: dict[str, float] = defaultdict(float)
+            author_ids: dict[str, int] = {}
+            count = 0
+            for batch in Corpus(args.papers, args.seed).iter_batches(args.days_per_txn):
+                rows = floor_rows(batch, author_ids)
+                count += len(rows["papers"])
+                start = time.perf_counter()
+                conn.execute("BEGIN IMMEDIATE")
+                for table in tables:
+                    conn.executemany(FLOOR_SQL[table], rows[table])
+                    now = time.perf_counter()
+                    spent[table] += now - start
+                    start = now
+                conn.execute("COMMIT")
+                spent["COMMIT"] += time.perf_counter() - start
+            conn.close()
+            total = sum(spent.values())
+            parts = ", ".join(f"{name} {spent[name] / count * 1e6:.1f}" for name in spent)
+            print(
+                f"{label}: {total / count * 1e6:.1f} us a paper = {count / total:,.0f} papers/s"
+                f"  ({parts})",
+                flush=True,
+            )
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------------------------
 # Main
 
 
@@ -1077,6 +1245,9 @@ async def amain(args: argparse.Namespace) -> None:
     print(f"paperboy store benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
     print(environment())
     print(f"at start: {load()}")
+    if args.floor:
+        await floor(args)
+        return
     if args.reuse:
         path = Path(args.reuse)
         if not await asyncio.to_thread(path.exists):
@@ -1102,9 +1273,20 @@ async def amain(args: argparse.Namespace) -> None:
                 file=sys.stderr,
             )
             results.append(
-                await ingest(path, args.papers, args.days_per_txn, args.seed, args.profile_sql)
+                await ingest(
+                    path,
+                    args.papers,
+                    args.days_per_txn,
+                    args.seed,
+                    args.profile_sql,
+                    args.writer_pragma,
+                    args.fts_setting,
+                )
             )
         print_ingest(results, args.days_per_txn)
+        what_if = [f"PRAGMA {p}" for p in args.writer_pragma] + args.fts_setting
+        if what_if:
+            print(f"what-if settings (not what users get): {', '.join(what_if)}")
         print(f"after ingest: {load()}")
         if not args.no_queries:
             args.corpus_papers = args.corpus_papers or args.papers
@@ -1131,6 +1313,25 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--days-per-txn", type=int, default=10, help="daily lists per txn")
     parser.add_argument("--builds", type=int, default=1, help="repeat the build; median rate")
     parser.add_argument("--no-queries", action="store_true", help="ingest only")
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="instead: the corpus's rows prebuilt, written with no Python work, per schema variant",
+    )
+    parser.add_argument(
+        "--writer-pragma",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="what-if: a PRAGMA for the writer connection during ingest (repeatable)",
+    )
+    parser.add_argument(
+        "--fts-setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="what-if: an FTS5 option (automerge=8) of every full-text table (repeatable)",
+    )
     parser.add_argument("--rounds", type=int, default=3, help="query rounds (median of p50/p99)")
     parser.add_argument("--passes", type=int, default=10, help="timed passes over the mix")
     parser.add_argument(

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 
@@ -54,21 +55,31 @@ _COLUMNS = (
 )  # fmt: skip
 
 
-def _column_values(paper: Paper) -> dict[str, object]:
-    return {
-        "title": paper.title,
-        "abstract": paper.abstract,
-        "published_at": to_iso(paper.published_at) if paper.published_at else None,
-        "image_url": paper.image_url,
-        "video_url": paper.video_url,
-        "github_repo": paper.github_repo,
-        "github_stars": paper.github_stars,
-        "project_page": paper.project_page,
-        "ai_summary": paper.ai_summary,
-        "ai_keywords": json.dumps(paper.ai_keywords, ensure_ascii=False),
-        "num_comments": paper.num_comments,
-        "organization": paper.organization,
-    }
+def _iso(moment: datetime) -> str:
+    """to_iso(), without strftime for the years it formats alike (5x faster)."""
+    moment = moment.astimezone(UTC)
+    if moment.year < 1000:
+        return to_iso(moment)
+    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+def _column_values(paper: Paper) -> tuple:
+    """The values of _COLUMNS, in that order."""
+    published, keywords = paper.published_at, paper.ai_keywords
+    return (
+        paper.title,
+        paper.abstract,
+        _iso(published) if published else None,
+        paper.image_url,
+        paper.video_url,
+        paper.github_repo,
+        paper.github_stars,
+        paper.project_page,
+        paper.ai_summary,
+        json.dumps(keywords, ensure_ascii=False) if keywords else "[]",
+        paper.num_comments,
+        paper.organization,
+    )
 
 
 def _is_given(value: object) -> bool:
@@ -78,6 +89,20 @@ def _is_given(value: object) -> bool:
 def _summary_text(summaries: Iterable[tuple[str, str, str]]) -> str:
     """Folded text of stored summaries (language, source, bullets JSON) for the index."""
     return fold(" ".join(" ".join(json.loads(bullets)) for _, _, bullets in summaries))
+
+
+async def _run(*statements: Awaitable) -> list:
+    """Await statements queued on one connection together; raise the first failure.
+
+    aiosqlite runs a connection's statements one after another on its own thread, in the order
+    they were queued: queuing them together spares a thread round trip per statement, and a
+    failure still leaves the caller's transaction to roll back (the later statements of the
+    group have run by then, inside the same transaction)."""
+    results = await asyncio.gather(*statements, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results
 
 
 async def save_papers(
@@ -92,143 +117,230 @@ async def save_papers(
     batch: dict[int, Paper] = {}
     for paper in papers:
         batch[paper_key(paper.id)] = paper  # a paper repeated in one batch: last one wins
-    stats = SaveStats()
-    if not batch:
-        return stats
-    now = to_iso(datetime.now(UTC))
-    existing = await _existing_rows(conn, list(batch))
-    stored_authors = await _authors_of(conn, list(existing))
-
-    inserts, updates, title_changes, author_changes = [], [], {}, {}
-    unchanged: set[int] = set()
-    for pk, paper in batch.items():
-        values = _column_values(paper)
-        old = existing.get(pk)
-        if old is None:
-            inserts.append((pk, paper.id, *(values[c] for c in _COLUMNS), now))
-            author_changes[pk] = paper.authors
-            stats.new += 1
-            continue
-        merged = {c: values[c] if _is_given(values[c]) else old[c] for c in _COLUMNS}
-        changed = any(merged[c] != old[c] for c in _COLUMNS)
-        if changed:
-            updates.append((*(merged[c] for c in _COLUMNS), now, pk))
-            if merged["title"] != old["title"]:
-                title_changes[pk] = merged["title"]
-        if paper.authors and paper.authors != stored_authors.get(pk, []):
-            author_changes[pk] = paper.authors
-            changed = True
-        if not changed:
-            unchanged.add(pk)
-
-    if inserts:
-        await conn.executemany(
-            f"INSERT INTO papers (pk, id, {', '.join(_COLUMNS)}, updated_at)"
-            f" VALUES ({marks(len(_COLUMNS) + 3)})",
-            inserts,
-        )
-        rows = [(pk, fold(batch[pk].title)) for pk, *_ in inserts]
-        await conn.executemany(
-            "INSERT INTO paper_fts (rowid, title, summary) VALUES (?, ?, '')", rows
-        )
-        await conn.executemany("INSERT INTO title_trigrams (rowid, title) VALUES (?, ?)", rows)
-    if updates:
-        assignments = ", ".join(f"{c} = ?" for c in _COLUMNS)
-        await conn.executemany(
-            f"UPDATE papers SET {assignments}, updated_at = ? WHERE pk = ?", updates
-        )
-    if title_changes:
-        rows = [(fold(title), pk) for pk, title in title_changes.items()]
-        await conn.executemany("UPDATE paper_fts SET title = ? WHERE rowid = ?", rows)
-        await conn.executemany("UPDATE title_trigrams SET title = ? WHERE rowid = ?", rows)
-    if author_changes:
-        await _link_authors(
-            conn, author_changes, replace=[pk for pk in author_changes if pk in existing]
-        )
-    resummarised = await _save_summaries(
-        conn, {pk: p.summaries for pk, p in batch.items() if p.summaries}, observed_at
-    )
-    unchanged -= resummarised
-    stats.unchanged = len(unchanged)
-    stats.updated = len(existing) - stats.unchanged
-    stats.vote_rows = await record_upvotes(
-        conn,
-        [(pk, p.upvotes) for pk, p in batch.items() if p.upvotes is not None],
-        observed_at,
-        new_pks={pk for pk, *_ in inserts},
-    )
-    return stats
+    return await _save(conn, batch, observed_at)
 
 
 async def save_daily_list(
     conn: aiosqlite.Connection, daily: DailyList, observed_at: datetime
 ) -> SaveStats:
     """Save a day's papers and their ranks on that day (inside the caller's transaction)."""
-    first: dict[str, Paper] = {}
+    batch: dict[int, Paper] = {}
+    ranks: dict[int, int] = {}
     for paper in daily.papers:
-        first.setdefault(paper.id, paper)  # a paper listed twice keeps its first place
-    papers = list(first.values())
-    stats = await save_papers(conn, papers, observed_at)
-    day = daily.day.isoformat()
-    before = conn.total_changes
-    await conn.executemany(
-        "INSERT INTO daily_entries (day, paper_pk, rank) VALUES (?, ?, ?)"
-        " ON CONFLICT (day, paper_pk) DO UPDATE SET rank = excluded.rank"
-        " WHERE rank != excluded.rank",
-        [(day, paper_key(paper.id), rank) for rank, paper in enumerate(papers)],
+        pk = paper_key(paper.id)
+        if pk not in batch:  # a paper listed twice keeps its first place
+            batch[pk] = paper
+            ranks[pk] = len(ranks)
+    return await _save(conn, batch, observed_at, daily.day.isoformat(), ranks)
+
+
+async def _save(
+    conn: aiosqlite.Connection,
+    batch: dict[int, Paper],
+    observed_at: datetime,
+    day: str | None = None,
+    ranks: dict[int, int] | None = None,
+) -> SaveStats:
+    stats = SaveStats()
+    if not batch:
+        return stats
+    # Every table and index is written in key order. FTS5 writes its pending terms out to a
+    # new segment whenever a rowid is smaller than the previous one, so unsorted rows (a daily
+    # list is in upvote order) would cost a flush per paper and many merges later.
+    pks = sorted(batch)
+    batch = {pk: batch[pk] for pk in pks}
+    now = _iso(datetime.now(UTC))
+    at = _iso(observed_at)
+    names = sorted({name for paper in batch.values() for name in paper.authors})
+
+    # Reads first, queued at once: stored rows, the ids of the authors named (sorted: probing
+    # the name index in order keeps its pages hot), the next free author id. Then, for stored
+    # papers only (a new key has nothing else stored): author lists, summaries, list ranks.
+    found, known, ((next_id,),) = await _run(
+        _select_in(conn, f"SELECT pk, {', '.join(_COLUMNS)} FROM papers WHERE pk IN", pks),
+        _select_in(conn, "SELECT name, id FROM authors WHERE name IN", names),
+        conn.execute_fetchall("SELECT coalesce(max(id), 0) + 1 FROM authors"),
     )
-    stats.list_entries = conn.total_changes - before
+    existing = {pk: dict(zip(_COLUMNS, values, strict=True)) for pk, *values in found}
+    stored_authors: dict[int, list[str]] = {}
+    stored_summaries: list[tuple] = []
+    stored_ranks: dict[int, int] = {}
+    if existing:
+        stored = list(existing)
+        linked, stored_summaries, listed = await _run(
+            _select_in(
+                conn,
+                "SELECT pa.paper_pk, a.name FROM paper_authors pa JOIN authors a"
+                " ON a.id = pa.author_id WHERE pa.paper_pk IN",
+                stored,
+                " ORDER BY pa.paper_pk, pa.position",
+            ),
+            _select_in(
+                conn,
+                "SELECT paper_pk, language, source, bullets, observed_at FROM summaries"
+                " WHERE paper_pk IN",
+                [pk for pk in stored if batch[pk].summaries],
+            ),
+            _select_in(
+                conn,
+                "SELECT paper_pk, rank FROM daily_entries WHERE day = ? AND paper_pk IN",
+                stored if day is not None else [],
+                prefix=(day,),
+            ),
+        )
+        for pk, name in linked:
+            stored_authors.setdefault(pk, []).append(name)
+        stored_ranks = dict(listed)
+
+    writes: list[Awaitable] = []
+    # A new paper's summary text goes into its index row: an UPDATE of a row just inserted
+    # would cost a flush of the pending terms (its rowid is not above the last one written).
+    summary_rows, summary_texts = _changed_summaries(batch, stored_summaries, at)
+    resummarised = set(summary_texts)
+    inserts, fts_rows, new_votes, updates, title_changes = [], [], [], [], []
+    author_changes: dict[int, list[str]] = {}
+    unchanged: set[int] = set()
+    for pk, paper in batch.items():
+        values = _column_values(paper)
+        old = existing.get(pk)
+        if old is None:
+            # A new paper's count goes in with it; its first snapshot needs no comparison.
+            upvotes = paper.upvotes
+            seen_at = None if upvotes is None else at
+            inserts.append((pk, paper.id, *values, upvotes, seen_at, now))
+            fts_rows.append((pk, fold(paper.title), summary_texts.pop(pk, "")))
+            if upvotes is not None:
+                new_votes.append((pk, at, upvotes))
+            author_changes[pk] = paper.authors
+            continue
+        merged = {
+            c: value if _is_given(value) else old[c]
+            for c, value in zip(_COLUMNS, values, strict=True)
+        }
+        changed = merged != old
+        if changed:
+            updates.append((*merged.values(), now, pk))
+            if merged["title"] != old["title"]:
+                title_changes.append((fold(merged["title"]), pk))
+        if paper.authors and paper.authors != stored_authors.get(pk, []):
+            author_changes[pk] = paper.authors
+            changed = True
+        if not changed:
+            unchanged.add(pk)
+    stats.new = len(inserts)
+
+    if inserts:
+        writes += [
+            conn.executemany(
+                f"INSERT INTO papers (pk, id, {', '.join(_COLUMNS)}, upvotes, upvotes_at,"
+                f" updated_at) VALUES ({marks(len(_COLUMNS) + 5)})",
+                inserts,
+            ),
+            conn.executemany(
+                "INSERT INTO paper_fts (rowid, title, summary) VALUES (?, ?, ?)", fts_rows
+            ),
+            conn.executemany(
+                "INSERT INTO title_trigrams (rowid, title) VALUES (?, ?)",
+                [(pk, title) for pk, title, _ in fts_rows],
+            ),
+        ]
+    if updates:
+        assignments = ", ".join(f"{c} = ?" for c in _COLUMNS)
+        writes.append(
+            conn.executemany(
+                f"UPDATE papers SET {assignments}, updated_at = ? WHERE pk = ?", updates
+            )
+        )
+    if title_changes:
+        writes += [
+            conn.executemany("UPDATE paper_fts SET title = ? WHERE rowid = ?", title_changes),
+            conn.executemany("UPDATE title_trigrams SET title = ? WHERE rowid = ?", title_changes),
+        ]
+    if author_changes:
+        ids = dict(known)
+        writes += _link_authors(
+            conn,
+            author_changes,
+            ids,
+            next_id,
+            replace=[pk for pk in author_changes if pk in existing],
+        )
+    if summary_rows:
+        writes.append(
+            conn.executemany(
+                "INSERT INTO summaries (paper_pk, language, source, bullets, observed_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (paper_pk, language, source)"
+                " DO UPDATE SET bullets = excluded.bullets, observed_at = excluded.observed_at",
+                summary_rows,
+            )
+        )
+    if summary_texts:  # stored papers whose summaries changed
+        writes.append(
+            conn.executemany(
+                "UPDATE paper_fts SET summary = ? WHERE rowid = ?",
+                [(text, pk) for pk, text in summary_texts.items()],
+            )
+        )
+    if new_votes:
+        writes.append(
+            conn.executemany(
+                "INSERT INTO vote_snapshots (paper_pk, observed_at, upvotes) VALUES (?, ?, ?)",
+                new_votes,
+            )
+        )
+        stats.vote_rows = len(new_votes)
+    if day is not None:
+        entries = [
+            (day, pk, rank) for pk, rank in sorted(ranks.items()) if stored_ranks.get(pk) != rank
+        ]
+        if entries:
+            writes.append(
+                conn.executemany(
+                    "INSERT INTO daily_entries (day, paper_pk, rank) VALUES (?, ?, ?)"
+                    " ON CONFLICT (day, paper_pk) DO UPDATE SET rank = excluded.rank",
+                    entries,
+                )
+            )
+        stats.list_entries = len(entries)
+    await _run(*writes)
+
+    unchanged -= resummarised
+    stats.unchanged = len(unchanged)
+    stats.updated = len(existing) - stats.unchanged
+    counts = [(pk, batch[pk].upvotes) for pk in existing if batch[pk].upvotes is not None]
+    if counts:
+        stats.vote_rows += await record_upvotes(conn, counts, observed_at)
     return stats
 
 
-async def _existing_rows(conn: aiosqlite.Connection, pks: list[int]) -> dict[int, dict]:
-    found = {}
-    for chunk in chunks(pks):
-        rows = await conn.execute_fetchall(
-            f"SELECT pk, {', '.join(_COLUMNS)} FROM papers WHERE pk IN ({marks(len(chunk))})",
-            chunk,
+async def _select_in(
+    conn: aiosqlite.Connection,
+    sql: str,
+    values: Sequence,
+    suffix: str = "",
+    prefix: tuple = (),
+) -> list:
+    """Rows of `sql IN (values)` (`sql` ends with "IN"), in chunks under the bound-value limit."""
+    rows: list = []
+    for chunk in chunks(values):
+        rows += await conn.execute_fetchall(
+            f"{sql} ({marks(len(chunk))}){suffix}", (*prefix, *chunk)
         )
-        for pk, *values in rows:
-            found[pk] = dict(zip(_COLUMNS, values, strict=True))
-    return found
+    return rows
 
 
 async def _authors_of(conn: aiosqlite.Connection, pks: list[int]) -> dict[int, list[str]]:
     """Stored author names of each paper, in order."""
     names: dict[int, list[str]] = {}
-    for chunk in chunks(pks):
-        rows = await conn.execute_fetchall(
-            "SELECT pa.paper_pk, a.name FROM paper_authors pa JOIN authors a ON a.id = pa.author_id"
-            f" WHERE pa.paper_pk IN ({marks(len(chunk))}) ORDER BY pa.paper_pk, pa.position",
-            chunk,
-        )
-        for pk, name in rows:
-            names.setdefault(pk, []).append(name)
+    for pk, name in await _select_in(
+        conn,
+        "SELECT pa.paper_pk, a.name FROM paper_authors pa JOIN authors a ON a.id = pa.author_id"
+        " WHERE pa.paper_pk IN",
+        pks,
+        " ORDER BY pa.paper_pk, pa.position",
+    ):
+        names.setdefault(pk, []).append(name)
     return names
-
-
-async def _author_ids(conn: aiosqlite.Connection, names: set[str]) -> dict[str, int]:
-    """Ids of the given author names, creating (and indexing) the missing ones."""
-    ids: dict[str, int] = {}
-    wanted = sorted(names)  # probing the name index in order keeps its pages hot
-    for chunk in chunks(wanted):
-        rows = await conn.execute_fetchall(
-            f"SELECT name, id FROM authors WHERE name IN ({marks(len(chunk))})", chunk
-        )
-        ids.update(rows)
-    missing = [name for name in wanted if name not in ids]
-    if missing:
-        (next_id,) = (await conn.execute_fetchall("SELECT coalesce(max(id), 0) + 1 FROM authors"))[
-            0
-        ]
-        new_rows = [(next_id + offset, name) for offset, name in enumerate(missing)]
-        await conn.executemany("INSERT INTO authors (id, name) VALUES (?, ?)", new_rows)
-        await conn.executemany(
-            "INSERT INTO author_fts (rowid, name) VALUES (?, ?)",
-            [(author_id, fold(name)) for author_id, name in new_rows],
-        )
-        ids.update((name, author_id) for author_id, name in new_rows)
-    return ids
 
 
 AUTHOR_TOKEN_PREFIX = "a"
@@ -239,71 +351,88 @@ def author_token(author_id: int) -> str:
     return f"{AUTHOR_TOKEN_PREFIX}{author_id}"
 
 
-async def _link_authors(
-    conn: aiosqlite.Connection, authors: dict[int, list[str]], replace: list[int]
-) -> None:
+def _link_authors(
+    conn: aiosqlite.Connection,
+    authors: dict[int, list[str]],
+    ids: dict[str, int],
+    next_id: int,
+    replace: list[int],
+) -> list[Awaitable]:
+    """Statements linking papers (in key order) to their authors, creating missing names.
+
+    `ids` holds the known author ids (updated with the new ones), `next_id` the first free id;
+    the links of the papers in `replace` are deleted first."""
+    writes = []
     for chunk in chunks(replace):
         placeholders = marks(len(chunk))
-        await conn.execute(f"DELETE FROM paper_authors WHERE paper_pk IN ({placeholders})", chunk)
-        await conn.execute(f"DELETE FROM author_papers WHERE rowid IN ({placeholders})", chunk)
-    ids = await _author_ids(conn, {name for names in authors.values() for name in names})
-    await conn.executemany(
-        "INSERT INTO author_papers (rowid, author_ids) VALUES (?, ?)",
-        [(pk, " ".join(author_token(ids[n]) for n in names)) for pk, names in authors.items()],
+        writes += [
+            conn.execute(f"DELETE FROM paper_authors WHERE paper_pk IN ({placeholders})", chunk),
+            conn.execute(f"DELETE FROM author_papers WHERE rowid IN ({placeholders})", chunk),
+        ]
+    missing = sorted({name for names in authors.values() for name in names} - ids.keys())
+    if missing:
+        new_rows = [(next_id + offset, name) for offset, name in enumerate(missing)]
+        ids.update((name, author_id) for author_id, name in new_rows)
+        writes += [
+            conn.executemany("INSERT INTO authors (id, name) VALUES (?, ?)", new_rows),
+            conn.executemany(
+                "INSERT INTO author_fts (rowid, name) VALUES (?, ?)",
+                [(author_id, fold(name)) for author_id, name in new_rows],
+            ),
+        ]
+    writes.append(
+        conn.executemany(
+            "INSERT INTO author_papers (rowid, author_ids) VALUES (?, ?)",
+            [(pk, " ".join(author_token(ids[n]) for n in names)) for pk, names in authors.items()],
+        )
     )
-    # One bound row per paper; SQLite expands the id list (16x fewer Python round trips).
-    await conn.executemany(
-        "INSERT INTO paper_authors (paper_pk, position, author_id)"
-        " SELECT ?1, key, value FROM json_each(?2)",
-        [(pk, json.dumps([ids[name] for name in names])) for pk, names in authors.items()],
+    # One single-row INSERT per link. A statement that may write several rows (INSERT ...
+    # SELECT, a multi-row VALUES) opens a statement savepoint, and FTS5 writes out its pending
+    # terms at every savepoint: one such statement per batch would flush all four full-text
+    # indexes into small segments, paid for again when they are merged.
+    writes.append(
+        conn.executemany(
+            "INSERT INTO paper_authors (paper_pk, position, author_id) VALUES (?, ?, ?)",
+            [
+                (pk, position, ids[name])
+                for pk, names in authors.items()
+                for position, name in enumerate(names)
+            ],
+        )
     )
+    return writes
 
 
-async def _save_summaries(
-    conn: aiosqlite.Connection, summaries: dict[int, list[Summary]], observed_at: datetime
-) -> set[int]:
-    """Upsert summaries and re-index the summary text of papers whose summaries changed.
+def _changed_summaries(
+    batch: dict[int, Paper], stored_rows: list[tuple], at: str
+) -> tuple[list[tuple], dict[int, str]]:
+    """(summary rows to upsert, new summary text of each paper whose summaries change).
 
-    A paper summarised differently on two days keeps the later day's bullets, whatever the
-    import order, so importing the same files again changes nothing. Returns the changed keys."""
-    at = to_iso(observed_at)
+    `stored_rows` are the stored summaries (paper_pk, language, source, bullets, observed_at)
+    of the batch's summarised papers. A paper summarised differently on two days keeps the later
+    day's bullets, whatever the import order, so importing the same files again changes
+    nothing."""
     wanted = {
         (pk, s.language, s.source): json.dumps(s.bullets, ensure_ascii=False)
-        for pk, items in summaries.items()
-        for s in items
+        for pk, paper in batch.items()
+        for s in paper.summaries
     }
-    stored = {}
-    for chunk in chunks(list(summaries)):
-        rows = await conn.execute_fetchall(
-            "SELECT paper_pk, language, source, bullets, observed_at FROM summaries"
-            f" WHERE paper_pk IN ({marks(len(chunk))})",
-            chunk,
-        )
-        stored.update(
-            ((pk, lang, source), (bullets, seen)) for pk, lang, source, bullets, seen in rows
-        )
+    stored = {
+        (pk, lang, source): (bullets, seen) for pk, lang, source, bullets, seen in stored_rows
+    }
     changed = [
         (*key, bullets, at)
         for key, bullets in wanted.items()
         if key not in stored or (stored[key][0] != bullets and stored[key][1] <= at)
     ]
-    if not changed:
-        return set()
-    await conn.executemany(
-        "INSERT INTO summaries (paper_pk, language, source, bullets, observed_at)"
-        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (paper_pk, language, source)"
-        " DO UPDATE SET bullets = excluded.bullets, observed_at = excluded.observed_at",
-        changed,
-    )
     changed_pks = {pk for pk, *_ in changed}
-    for pk in changed_pks:  # imports only, a handful per batch
-        rows = await conn.execute_fetchall(
-            "SELECT language, source, bullets FROM summaries WHERE paper_pk = ?", (pk,)
-        )
-        await conn.execute(
-            "UPDATE paper_fts SET summary = ? WHERE rowid = ?", (_summary_text(rows), pk)
-        )
-    return changed_pks
+    # The papers' summaries once the upserts are in, in key order (language, source).
+    current = {key: bullets for key, (bullets, _) in stored.items() if key[0] in changed_pks}
+    current.update(((pk, lang, source), bullets) for pk, lang, source, bullets, _ in changed)
+    rows: dict[int, list[tuple[str, str, str]]] = {}
+    for (pk, lang, source), bullets in sorted(current.items()):
+        rows.setdefault(pk, []).append((lang, source, bullets))
+    return changed, {pk: _summary_text(summaries) for pk, summaries in rows.items()}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import random
 import sqlite3
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
@@ -21,6 +22,7 @@ from storage.papers import (
     SaveStats,
     get_paper,
     latest_day,
+    load_papers,
     paper_key,
     papers_on_day,
     save_daily_list,
@@ -28,7 +30,7 @@ from storage.papers import (
     store_info,
     top_papers,
 )
-from storage.search import papers_by_author, search_papers
+from storage.search import SearchPage, papers_by_author, search_papers
 from storage.votes import trending, upvote_history
 
 DAY1 = date(2024, 1, 16)
@@ -114,6 +116,10 @@ async def table_counts(db: aiosqlite.Connection) -> dict[str, int]:
 async def pragma(db: aiosqlite.Connection, name: str):
     ((value,),) = await db.execute_fetchall(f"PRAGMA {name}")
     return value
+
+
+def ids(page: SearchPage) -> list[str]:
+    return [p.id for p in page.papers]
 
 
 def file_digest(path: Path) -> str:
@@ -649,6 +655,148 @@ async def test_a_paper_listed_twice_keeps_its_first_rank(store: Store) -> None:
     )
     assert ranks == [(paper_key("2401.08541"), 0), (paper_key("2401.00001"), 1)]
     assert [p.id for p in await papers_on_day(store.reader, DAY2)] == ["2401.08541", "2401.00001"]
+
+
+# --- papers: write order (ingest speed) -------------------------------------------------------
+
+FTS_TABLES = ("paper_fts", "title_trigrams", "author_papers", "author_fts")
+
+
+def day_of_papers(first: int, count: int, seed: int) -> list[Paper]:
+    """`count` new papers from 2401.{first} on, in a shuffled (upvote-like) order, some with
+    summaries and shared authors."""
+    papers = [
+        Paper(
+            id=f"2401.{n:05d}",
+            title=f"Paper {n}: Sparse Autoregressive Models Nº{n % 7}",
+            authors=[f"Author {n}", f"Author {n % 13}", "Björn Ommer"],
+            upvotes=n % 11 or None,
+            summaries=[Summary("ko", "digest", [f"요약 {n}"])] if n % 5 == 0 else [],
+        )
+        for n in range(first, first + count)
+    ]
+    random.Random(seed).shuffle(papers)
+    return papers
+
+
+async def fts_data_rows(conn: aiosqlite.Connection) -> dict[str, int]:
+    return {
+        table: (await conn.execute_fetchall(f"SELECT count(*) FROM {table}_data"))[0][0]
+        for table in FTS_TABLES
+    }
+
+
+async def test_lists_in_any_order_are_indexed_at_commit_only(store: Store) -> None:
+    # FTS5 writes its pending terms out whenever a rowid goes down or a statement that may
+    # write several rows runs; before keys were sorted, a daily list (in upvote order) cost a
+    # small segment per paper, and the merges behind them.
+    async with store.write() as conn:
+        before = await fts_data_rows(conn)
+        await save_daily_list(conn, DailyList(DAY1, day_of_papers(1, 120, seed=1)), T0)
+        await save_daily_list(conn, DailyList(DAY2, day_of_papers(121, 120, seed=2)), T0)
+        during = await fts_data_rows(conn)
+
+    assert during == before  # nothing written out before COMMIT
+    assert (
+        len((await search_papers(store.reader, "sparse autoregressive", limit=300)).papers) == 240
+    )
+    assert len((await papers_by_author(store.reader, "bjorn ommer", limit=300)).papers) == 240
+
+
+async def test_saving_in_any_order_or_batching_stores_the_same(tmp_path: Path) -> None:
+    papers = day_of_papers(1, 60, seed=3) + [full_paper()]
+    queries = ["sparse", "paper 7", "autoregressive models", "요약", "nº3", "regressive", "scal"]
+
+    async def build(path: Path, batches: list[list[Paper]]) -> tuple:
+        async with open_store(path) as opened:
+            stats = SaveStats()
+            for batch in batches:
+                async with opened.write() as conn:
+                    stats += await save_daily_list(conn, DailyList(DAY1, batch), T0)
+            loaded = await load_papers(opened.reader, sorted(paper_key(p.id) for p in papers))
+            found = [
+                [p.id for p in (await search_papers(opened.reader, q, limit=100)).papers]
+                for q in queries
+            ]
+            by_author = [p.id for p in (await papers_by_author(opened.reader, "author 3")).papers]
+            counts = await table_counts(opened.reader)
+            # FTS5 shadow tables differ by how the terms were split into segments
+            counts = {k: v for k, v in counts.items() if not k.endswith(("_data", "_idx"))}
+            ranks = await opened.reader.execute_fetchall(
+                "SELECT day, paper_pk, rank FROM daily_entries ORDER BY paper_pk"
+            )
+            return stats, loaded, found, by_author, counts, ranks
+
+    one_list = await build(tmp_path / "one.db", [papers])
+    sorted_first = sorted(papers, key=lambda p: paper_key(p.id))
+    one_by_one = await build(tmp_path / "each.db", [[p] for p in sorted_first])
+
+    assert one_list[0] == SaveStats(new=61, vote_rows=56, list_entries=61)
+    assert one_by_one[0] == SaveStats(new=61, vote_rows=56, list_entries=61)
+    assert one_list[1:4] == one_by_one[1:4]  # papers, search results, author lookups
+    assert one_list[4] == one_by_one[4]  # row counts
+    assert len(one_list[2][0]) == 60
+    # the ranks differ by design: one list of 61 papers vs 61 lists of one paper
+    assert sorted(rank for _, _, rank in one_list[5]) == list(range(61))
+
+
+@pytest.mark.parametrize(
+    "observed",
+    [
+        datetime(2024, 1, 17, 9, 0, tzinfo=UTC),
+        datetime(2024, 1, 17, 9, 0, 0, 123456, tzinfo=UTC),
+        datetime(2024, 1, 17, 18, 30, 5, 7, tzinfo=timezone(timedelta(hours=9))),
+        datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+    ],
+)
+async def test_a_new_papers_first_snapshot_is_the_same_observation_later(
+    store: Store, observed: datetime
+) -> None:
+    # A new paper's snapshot is written by papers.py, later ones by votes.py: one time format.
+    pk = paper_key("2401.08541")
+    first = await save(store, [full_paper(upvotes=9)], at=observed)
+    again = await save(store, [full_paper(upvotes=9)], at=observed)
+    backfill = await save(store, [full_paper(upvotes=7)], at=observed - timedelta(microseconds=1))
+
+    assert (first.vote_rows, again.vote_rows, backfill.vote_rows) == (1, 0, 1)
+    assert await upvote_history(store.reader, pk) == [
+        (observed - timedelta(microseconds=1), 7),
+        (observed, 9),
+    ]
+    assert (await get_paper(store.reader, "2401.08541")).upvotes == 9
+
+
+async def test_a_new_papers_summary_is_searchable_and_later_ones_replace_it(
+    store: Store,
+) -> None:
+    await save_day(store, DAY1, [full_paper(summaries=[Summary("en", "digest", ["Porous media"])])])
+    assert ids(await search_papers(store.reader, "porous")) == ["2401.08541"]
+
+    stats = await save_day(
+        store,
+        DAY2,
+        [full_paper(summaries=[Summary("en", "digest", ["Granular flows"])])],
+        at=T0 + timedelta(days=1),
+    )
+
+    assert stats.updated == 1
+    assert await search_papers(store.reader, "porous") == SearchPage([], more=False)
+    assert ids(await search_papers(store.reader, "granular")) == ["2401.08541"]
+
+
+async def test_a_statement_failing_mid_save_leaves_nothing_stored(store: Store) -> None:
+    # A save queues its statements together; one failing still fails the save, and the
+    # statements queued after it are rolled back with the transaction.
+    await save(store, [small_paper("2401.00001", "Kept Paper", upvotes=1)])
+    counts = await table_counts(store.reader)
+    too_big = full_paper(github_stars=2**70)  # does not fit SQLite's INTEGER
+
+    with pytest.raises(OverflowError):
+        await save_day(store, DAY2, [small_paper("2401.00002", "Lost Paper"), too_big])
+
+    assert await table_counts(store.reader) == counts
+    assert (await search_papers(store.reader, "lost")).papers == []
+    assert ids(await search_papers(store.reader, "kept")) == ["2401.00001"]
 
 
 # --- papers: lists ----------------------------------------------------------------------------
