@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import discord
 import httpx
 import pytest
 from http_fixture_server import FixtureServer
@@ -20,3 +21,11 @@ async def http():
     # Plain HTTP on loopback: verify=False only skips loading CA certificates, which is slow.
     async with httpx.AsyncClient(timeout=0.3, verify=False) as client:
         yield client
+
+
+@pytest.fixture
+def discord_endpoints(monkeypatch):
+    """configure_endpoints changes discord.py class attributes; put them back afterwards."""
+    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
+    gateway = discord.gateway.DiscordWebSocket
+    monkeypatch.setattr(gateway, "DEFAULT_GATEWAY", gateway.DEFAULT_GATEWAY)

@@ -16,7 +16,6 @@ from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import discord
 import pytest
 from fake_discord import FakeDiscord, FakeGuild, FakeUser, MessageFlag
 from http_fixture_server import Reply
@@ -99,14 +98,6 @@ async def running_bot(settings, fake: FakeDiscord, *, corpus_lists=()):
         finally:
             await bot.close()
             await asyncio.wait_for(task, 10)
-
-
-@pytest.fixture
-def discord_endpoints(monkeypatch):
-    """configure_endpoints changes discord.py class attributes; put them back afterwards."""
-    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
-    gateway = discord.gateway.DiscordWebSocket
-    monkeypatch.setattr(gateway, "DEFAULT_GATEWAY", gateway.DEFAULT_GATEWAY)
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import discord
 import pytest
 from fake_discord import FakeDiscord, FakeGuild, FakeUser, Perm
 from http_fixture_server import Reply
@@ -181,14 +180,6 @@ async def world(tmp_path, server, discord_endpoints):
         async with bot_running(the_world):
             await fake.wait_for_sync(guild)
             yield the_world
-
-
-@pytest.fixture
-def discord_endpoints(monkeypatch):
-    """configure_endpoints changes discord.py class attributes; put them back afterwards."""
-    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
-    gateway = discord.gateway.DiscordWebSocket
-    monkeypatch.setattr(gateway, "DEFAULT_GATEWAY", gateway.DEFAULT_GATEWAY)
 
 
 async def complete_day(world: World, count: int = 7) -> None:

@@ -7,7 +7,7 @@ import gc
 import re
 
 import discord
-from test_bot_e2e import DAY1, DAY2, EPHEMERAL, discord_endpoints, sources, world  # noqa: F401
+from test_bot_e2e import DAY1, DAY2, EPHEMERAL, sources, world  # noqa: F401
 
 import cogs.views as views
 from cogs.papers import DAY, SEARCH, TOP, _day_page, _top_page
