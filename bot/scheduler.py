@@ -29,7 +29,7 @@ from bot.sources.huggingface import HuggingFaceClient
 from storage.days import latest_complete_day, record_failed_poll, record_poll
 from storage.db import Store
 from storage.papers import save_daily_list
-from storage.posts import FAILED, POSTED, POSTING, Post, channel_posts, live_posts, unfinished_posts
+from storage.posts import FAILED, POSTED, Post, interrupted_posts, live_posts, posts_since
 from storage.subscriptions import Subscription, all_subscriptions
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,8 @@ class DigestJobs:
         now = self.clock()
         today = now.astimezone(UTC).date()
         days = {today, today - timedelta(days=1)}
-        days |= {post.day for post in await live_posts(self.store.reader, now - LIVE_FOR)}
+        live = await live_posts(self.store.reader, now - LIVE_FOR, messages=False)
+        days |= {post.day for post in live}
         for day in sorted(days):
             await self.poll(day, now)
         try:
@@ -167,21 +168,22 @@ class DigestJobs:
         return [post for post in done if post is not None]
 
     async def due(self, now: datetime) -> list[tuple[Subscription, date]]:
-        """(subscription, day) pairs to post or resume now."""
-        latest = await latest_complete_day(self.store.reader)
-        unfinished: dict[int, list[Post]] = {}
-        for post in await unfinished_posts(self.store.reader):
-            unfinished.setdefault(post.channel_id, []).append(post)
+        """(subscription, day) pairs to post or resume now (a few queries for every channel)."""
+        db = self.store.reader
+        latest = await latest_complete_day(db)
+        interrupted: dict[int, date] = {}
+        for post in await interrupted_posts(db):  # oldest first
+            interrupted.setdefault(post.channel_id, post.day)
+        subs = await all_subscriptions(db)
+        recent = await posts_since(db, [s.channel_id for s in subs], latest[0]) if latest else {}
         work = []
-        for sub in await all_subscriptions(self.store.reader):
+        for sub in subs:
             if self.poster.busy(sub.channel_id):
                 continue
             # A post cut short (the bot stopped mid-way) is finished first, whatever its day.
-            interrupted = [p for p in unfinished.get(sub.channel_id, []) if p.state == POSTING]
-            if interrupted:
-                work.append((sub, interrupted[0].day))
-                continue
-            day = await self._due_day(sub, latest, now)
+            day = interrupted.get(sub.channel_id) or _due_day(
+                sub, latest, recent.get(sub.channel_id, []), now
+            )
             if day is not None:
                 work.append((sub, day))
         return work
@@ -189,23 +191,29 @@ class DigestJobs:
     async def due_day(self, sub: Subscription, now: datetime) -> date | None:
         """The day to post to `sub` now, if any (see the module docstring)."""
         latest = await latest_complete_day(self.store.reader)
-        return await self._due_day(sub, latest, now)
-
-    async def _due_day(
-        self, sub: Subscription, latest: tuple[date, datetime] | None, now: datetime
-    ) -> date | None:
-        slot = today_slot(now, sub.post_time, sub.timezone)
-        if latest is None or now < slot:
+        if latest is None:
             return None
-        day = latest[0]
-        for post in await channel_posts(self.store.reader, sub.channel_id):
-            if post.day > day and post.state == POSTED:
-                return None  # a newer day was posted already (e.g. by /digest post)
-            if post.day == day:
-                if post.state == POSTED:
-                    return None
-                if post.state == FAILED:  # transient: after its backoff; else a new local day
-                    if post.retry_at is not None:
-                        return day if post.retry_at <= now else None
-                    return day if post.finished_at is None or slot > post.finished_at else None
-        return day
+        recent = await posts_since(self.store.reader, [sub.channel_id], latest[0])
+        return _due_day(sub, latest, recent.get(sub.channel_id, []), now)
+
+
+def _due_day(
+    sub: Subscription, latest: tuple[date, datetime] | None, recent: list[Post], now: datetime
+) -> date | None:
+    """The newest complete day if `sub` is due for it; `recent`: the channel's posts of that day
+    and later."""
+    slot = today_slot(now, sub.post_time, sub.timezone)
+    if latest is None or now < slot:
+        return None
+    day = latest[0]
+    for post in recent:
+        if post.day > day and post.state == POSTED:
+            return None  # a newer day was posted already (e.g. by /digest post)
+        if post.day == day:
+            if post.state == POSTED:
+                return None
+            if post.state == FAILED:  # transient: after its backoff; else a new local day
+                if post.retry_at is not None:
+                    return day if post.retry_at <= now else None
+                return day if post.finished_at is None or slot > post.finished_at else None
+    return day

@@ -26,7 +26,7 @@ from bot.models import parse_day
 from bot.scheduler import DigestJobs, next_slot
 from storage.days import latest_complete_day
 from storage.papers import latest_day
-from storage.posts import POSTED, get_post, latest_posts
+from storage.posts import FAILED, POSTED, get_post, latest_posts
 from storage.subscriptions import (
     Subscription,
     delete_subscription,
@@ -347,15 +347,14 @@ class Digest(commands.Cog):
             shown = sum(len(ids) for ids in post.parts[1:])
             if not shown:
                 return f"{post.day}: nothing to post (no papers)"
-            full = await get_post(self.store.reader, post.channel_id, post.day)
             link = (
-                _jump(sub.guild_id, sub.channel_id, full.messages[0])
-                if full and 0 in full.messages
+                _jump(sub.guild_id, sub.channel_id, post.messages[0])
+                if 0 in post.messages
                 else None
             )
             text = f"✅ {post.day}: posted, {shown} paper{'' if shown == 1 else 's'}"
             return f"{text} ([jump]({link}))" if link else text
-        if post.state == "failed":
+        if post.state == FAILED:
             retry = (
                 f", retrying {discord.utils.format_dt(post.retry_at, 'R')}" if post.retry_at else ""
             )

@@ -15,6 +15,7 @@ from typing import Any
 
 import aiosqlite
 
+from storage.sql import CHUNK, chunks, marks
 from storage.votes import from_iso, to_iso
 
 POSTING, POSTED, FAILED = "posting", "posted", "failed"
@@ -61,11 +62,17 @@ def _post(row: tuple) -> Post:
 
 
 async def _with_messages(db: aiosqlite.Connection, posts: list[Post]) -> list[Post]:
-    for post in posts:
-        for part, message_id, shown in await db.execute_fetchall(
-            "SELECT part, message_id, shown FROM post_messages WHERE channel_id = ? AND day = ?",
-            (post.channel_id, post.day.isoformat()),
-        ):
+    """Fill in the recorded messages of `posts`, a query per chunk of them."""
+    by_key = {(post.channel_id, post.day.isoformat()): post for post in posts}
+    keys = list(by_key)
+    for chunk in chunks(keys, CHUNK // 2):  # two bound values per post
+        rows = await db.execute_fetchall(
+            "SELECT channel_id, day, part, message_id, shown FROM post_messages"
+            f" WHERE (channel_id, day) IN (VALUES {','.join(['(?, ?)'] * len(chunk))})",
+            [value for key in chunk for value in key],
+        )
+        for channel_id, day, part, message_id, shown in rows:
+            post = by_key[(channel_id, day)]
             post.messages[part] = message_id
             post.shown[part] = shown
     return posts
@@ -163,53 +170,51 @@ async def fail_post(
     )
 
 
-async def channel_posts(db: aiosqlite.Connection, channel_id: int) -> list[Post]:
-    """Every post of the channel, newest day first (without their messages)."""
+async def posts_since(
+    db: aiosqlite.Connection, channel_ids: list[int], day: date
+) -> dict[int, list[Post]]:
+    """The posts of `day` and later of each channel (without their messages)."""
+    found: dict[int, list[Post]] = {}
+    for chunk in chunks(channel_ids):
+        rows = await db.execute_fetchall(
+            f"SELECT {_COLUMNS} FROM posts WHERE channel_id IN ({marks(len(chunk))}) AND day >= ?",
+            (*chunk, day.isoformat()),
+        )
+        for row in rows:
+            post = _post(row)
+            found.setdefault(post.channel_id, []).append(post)
+    return found
+
+
+async def latest_posts(db: aiosqlite.Connection, channel_ids: list[int]) -> dict[int, Post]:
+    """The newest-day post of each channel that has one, with its messages."""
+    posts: list[Post] = []
+    for chunk in chunks(channel_ids):
+        rows = await db.execute_fetchall(
+            f"SELECT {_COLUMNS} FROM posts p WHERE channel_id IN ({marks(len(chunk))})"
+            " AND day = (SELECT max(day) FROM posts WHERE channel_id = p.channel_id)",
+            chunk,
+        )
+        posts += [_post(row) for row in rows]
+    return {post.channel_id: post for post in await _with_messages(db, posts)}
+
+
+async def interrupted_posts(db: aiosqlite.Connection) -> list[Post]:
+    """Posts cut short (still "posting"), oldest first (without their messages)."""
     rows = await db.execute_fetchall(
-        f"SELECT {_COLUMNS} FROM posts WHERE channel_id = ? ORDER BY day DESC", (channel_id,)
+        f"SELECT {_COLUMNS} FROM posts WHERE state = ? ORDER BY started_at", (POSTING,)
     )
     return [_post(row) for row in rows]
 
 
-async def latest_posts(db: aiosqlite.Connection, channel_ids: list[int]) -> dict[int, Post]:
-    """The newest-day post of each channel that has one."""
-    found: dict[int, Post] = {}
-    for channel_id in channel_ids:
-        rows = await db.execute_fetchall(
-            f"SELECT {_COLUMNS} FROM posts WHERE channel_id = ? ORDER BY day DESC LIMIT 1",
-            (channel_id,),
-        )
-        if rows:
-            found[channel_id] = _post(rows[0])
-    return found
-
-
-async def unfinished_posts(db: aiosqlite.Connection) -> list[Post]:
-    """Posts that were interrupted ("posting") or failed, with their recorded messages."""
-    rows = await db.execute_fetchall(
-        f"SELECT {_COLUMNS} FROM posts WHERE state IN (?, ?) ORDER BY started_at",
-        (POSTING, FAILED),
-    )
-    return await _with_messages(db, [_post(row) for row in rows])
-
-
-async def live_posts(db: aiosqlite.Connection, since: datetime) -> list[Post]:
-    """Posted digests finished at or after `since`, with their messages (vote refresh)."""
+async def live_posts(
+    db: aiosqlite.Connection, since: datetime, *, messages: bool = True
+) -> list[Post]:
+    """Posted digests finished at or after `since` (vote refresh), with their messages unless
+    `messages` is False."""
     rows = await db.execute_fetchall(
         f"SELECT {_COLUMNS} FROM posts WHERE state = ? AND finished_at >= ? ORDER BY finished_at",
         (POSTED, to_iso(since)),
     )
-    return await _with_messages(db, [_post(row) for row in rows])
-
-
-async def post_of_message(
-    db: aiosqlite.Connection, message_id: int
-) -> tuple[int, date, int] | None:
-    """(channel id, day, part) of a digest message, or None."""
-    rows = await db.execute_fetchall(
-        "SELECT channel_id, day, part FROM post_messages WHERE message_id = ?", (message_id,)
-    )
-    if not rows:
-        return None
-    channel_id, day, part = rows[0]
-    return channel_id, date.fromisoformat(day), part
+    posts = [_post(row) for row in rows]
+    return await _with_messages(db, posts) if messages else posts
