@@ -193,7 +193,11 @@ def render_part(
         )
         return Rendered(None, [embed], None)
     embeds = [render.paper_card(p, language=plan["language"], rank=rank) for rank, p in ranked]
-    view = vote_view(ranked, counts) if counts is not None else None
+    view = None
+    if counts is not None:
+        view = vote_view(
+            [(p.id, card_label(rank, p), counts.get(p.id, (0, 0))) for rank, p in ranked]
+        )
     return Rendered(None, embeds, view)
 
 
@@ -240,16 +244,20 @@ class VoteButton(
         await cast_vote(interaction, services.store, services.clock(), self.paper_id, self.way)
 
 
-def vote_view(
-    ranked: Sequence[tuple[int, Paper]], counts: dict[str, tuple[int, int]]
-) -> discord.ui.View:
-    """A row per card: its name, 👍 count, 👎 count."""
+def card_label(rank: int, paper: Paper) -> str:
+    return render.truncate(f"{rank}. {' '.join(paper.title.split())}", LABEL_TITLE_CHARS)
+
+
+def vote_view(rows: Sequence[tuple[str, str, tuple[int, int]]]) -> discord.ui.View:
+    """A row per card from (paper id, card label, (👍, 👎) counts): its name, 👍 n, 👎 n."""
     view = discord.ui.View(timeout=None)
-    for row, (rank, paper) in enumerate(ranked):
-        up, down = counts.get(paper.id, (0, 0))
-        label = render.truncate(f"{rank}. {' '.join(paper.title.split())}", LABEL_TITLE_CHARS)
-        card = CardLabel(paper.id, label or f"{rank}.")
-        for item in (card, VoteButton(paper.id, "up", up), VoteButton(paper.id, "down", down)):
+    for row, (paper_id, label, (up, down)) in enumerate(rows):
+        items = (
+            CardLabel(paper_id, label),
+            VoteButton(paper_id, "up", up),
+            VoteButton(paper_id, "down", down),
+        )
+        for item in items:
             item.row = row
             view.add_item(item)
     return view
@@ -284,16 +292,7 @@ async def cast_vote(
         counts = await vote_counts(
             store.reader, interaction.guild_id, [paper_key(pid) for pid, _ in rows]
         )
-        view = discord.ui.View(timeout=None)
-        for row, (pid, label) in enumerate(rows):
-            up, down = counts[paper_key(pid)]
-            for item in (
-                CardLabel(pid, label),
-                VoteButton(pid, "up", up),
-                VoteButton(pid, "down", down),
-            ):
-                item.row = row
-                view.add_item(item)
+        view = vote_view([(pid, label, counts[paper_key(pid)]) for pid, label in rows])
         await interaction.response.edit_message(view=view)
     title = next((label for pid, label in rows if pid == paper_id), paper_id)
     emoji = "👍" if way == "up" else "👎"
