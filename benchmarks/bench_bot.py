@@ -66,7 +66,7 @@ from bot.models import InvalidPaperId, normalize_arxiv_id
 from cogs.papers import PERIOD_DAYS
 from cogs.views import PAGE_SIZE
 from storage import open_store
-from storage.db import _configure
+from storage.db import ReaderPool, _configure
 from storage.papers import get_paper, latest_day, papers_on_day, top_papers
 from storage.search import papers_by_author, search_papers, suggest_authors, suggest_titles
 
@@ -227,29 +227,6 @@ class ReaderProbe:
     def take(self) -> ReaderStats:
         stats, self.stats = self.stats, ReaderStats()
         return stats
-
-
-class ReaderPool:
-    """What-if for --readers K: K reader connections behind the one `store.reader` the cogs use.
-
-    Every read in storage/ goes through `execute_fetchall`; each call goes to the connection
-    with the fewest statements in flight. Not how the bot ships (it has one reader).
-    """
-
-    def __init__(self, conns: list[aiosqlite.Connection]):
-        self.conns = conns
-        self.inflight = [0] * len(conns)
-
-    async def execute_fetchall(self, sql: str, parameters: Any = ()):
-        index = min(range(len(self.conns)), key=self.inflight.__getitem__)
-        self.inflight[index] += 1
-        try:
-            return await self.conns[index].execute_fetchall(sql, parameters)
-        finally:
-            self.inflight[index] -= 1
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.conns[0], name)
 
 
 class GcMonitor:

@@ -1083,13 +1083,14 @@ FLOOR_SQL = {  # the statements of storage/papers.py for new papers
 def floor_rows(batch: list, author_ids: dict[str, int]) -> dict[str, list[tuple]]:
     """The rows a transaction of new papers writes, in key order, as storage/papers.py builds
     them (author ids come from a dict: the name lookups are not part of the floor)."""
-    from storage.papers import _column_values, _iso, author_token, paper_key
+    from storage.papers import _column_values, author_token, paper_key
     from storage.search_text import fold
+    from storage.votes import to_iso
 
-    now = _iso(datetime.now(UTC))
+    now = to_iso(datetime.now(UTC))
     papers, entries, votes = {}, [], []
     for daily in batch:
-        at = _iso(datetime.combine(daily.day, dtime(12), UTC))
+        at = to_iso(datetime.combine(daily.day, dtime(12), UTC))
         for rank, paper in enumerate(daily.papers):
             pk = paper_key(paper.id)
             papers[pk] = (paper, at)

@@ -11,8 +11,12 @@ from storage.sql import chunks, marks
 
 
 def to_iso(moment: datetime) -> str:
-    """UTC timestamp text that sorts chronologically."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """UTC timestamp text that sorts chronologically ("2024-01-17T23:59:59.999999Z")."""
+    moment = moment.astimezone(UTC)
+    if moment.year < 1000:  # isoformat() would agree, but strftime pads years everywhere
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat(): the same text as strftime for these years, 5x faster (ingest calls it a lot)
+    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def from_iso(text: str | None) -> datetime | None:
@@ -23,8 +27,6 @@ async def record_upvotes(
     conn: aiosqlite.Connection,
     counts: Sequence[tuple[int, int]],
     observed_at: datetime,
-    *,
-    new_pks: set[int] = frozenset(),
 ) -> int:
     """Store (paper_pk, upvotes) seen at `observed_at`; return how many snapshot rows were added.
 
@@ -36,8 +38,7 @@ async def record_upvotes(
         return 0
     at = to_iso(observed_at)
     previous: dict[int, int] = {}
-    known = [pk for pk, _ in counts if pk not in new_pks]
-    for chunk in chunks(known):
+    for chunk in chunks([pk for pk, _ in counts]):
         rows = await conn.execute_fetchall(
             "SELECT v.paper_pk, v.upvotes FROM vote_snapshots v"
             f" WHERE v.paper_pk IN ({marks(len(chunk))}) AND v.observed_at = ("
@@ -63,7 +64,7 @@ async def record_upvotes(
         # only when this count was stored at ?2 (INSERT OR IGNORE may have kept another one)
         " AND EXISTS (SELECT 1 FROM vote_snapshots"
         "  WHERE paper_pk = ?1 AND observed_at = ?2 AND upvotes = ?3)",
-        [row for row in changed if row[0] not in new_pks],
+        changed,
     )
     await conn.executemany(
         "UPDATE papers SET upvotes = ?, upvotes_at = ?"
