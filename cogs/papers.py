@@ -57,12 +57,20 @@ async def _day_page(services: Services, day: str, offset: int) -> Page:
     papers, total = await day_page(
         services.store.reader, date.fromisoformat(day), limit=PAGE_SIZE, offset=offset
     )
-    return Page(papers, total > offset + PAGE_SIZE, total=total) if papers else Page([], False)
+    if not papers:  # past the end: the page query can't count the list
+        return Page([], False)
+    return Page(papers, total > offset + PAGE_SIZE, total=total)
 
 
 def _period(argument: str) -> tuple[date, date]:
     first, _, last = argument.partition(":")
     return date.fromisoformat(first), date.fromisoformat(last)
+
+
+def _server_period(argument: str) -> tuple[int, date, date]:
+    """'guild_id:first:last' -> (guild id, first day, last day)."""
+    guild_id, _, period = argument.partition(":")
+    return int(guild_id), *_period(period)
 
 
 async def _top_page(services: Services, period: str, offset: int) -> Page:
@@ -71,22 +79,24 @@ async def _top_page(services: Services, period: str, offset: int) -> Page:
     return Page(papers[:PAGE_SIZE], len(papers) > PAGE_SIZE)
 
 
-async def _server_top_page(services: Services, argument: str, offset: int) -> Page:
-    """Ranked by the server's members' votes; argument "guild_id:first:last"."""
-    guild_id, _, period = argument.partition(":")
-    first, last = _period(period)
-    db = services.store.reader
-    rows = await top_by_members(db, int(guild_id), first, last, limit=PAGE_SIZE + 1, offset=offset)
-    papers = await list_papers(db, [pk for pk, _ in rows[:PAGE_SIZE]])
+async def _ranked_page(services: Services, rows: list[tuple[int, int]]) -> Page:
+    """A page from (paper key, score) rows read with limit PAGE_SIZE + 1."""
+    papers = await list_papers(services.store.reader, [pk for pk, _ in rows[:PAGE_SIZE]])
     return Page(papers, len(rows) > PAGE_SIZE)
+
+
+async def _server_top_page(services: Services, argument: str, offset: int) -> Page:
+    guild_id, first, last = _server_period(argument)
+    rows = await top_by_members(
+        services.store.reader, guild_id, first, last, limit=PAGE_SIZE + 1, offset=offset
+    )
+    return await _ranked_page(services, rows)
 
 
 async def _trending_page(services: Services, since: str, offset: int) -> Page:
-    db = services.store.reader
     when = datetime.fromtimestamp(int(since), UTC)
-    rows = await upvote_gains(db, when, limit=PAGE_SIZE + 1, offset=offset)
-    papers = await list_papers(db, [pk for pk, _ in rows[:PAGE_SIZE]])
-    return Page(papers, len(rows) > PAGE_SIZE)
+    rows = await upvote_gains(services.store.reader, when, limit=PAGE_SIZE + 1, offset=offset)
+    return await _ranked_page(services, rows)
 
 
 SEARCH = register(
@@ -106,7 +116,7 @@ TOP = register(
     ListKind(
         "t",
         _top_page,
-        lambda period, _: "Top papers · {} – {}".format(*period.partition(":")[::2]),
+        lambda period, _: "Top papers · {} – {}".format(*_period(period)),
     )
 )
 SERVER_TOP = register(
@@ -114,7 +124,7 @@ SERVER_TOP = register(
         "v",
         _server_top_page,
         lambda argument, _: "Top papers by this server's 👍/👎 · {} – {}".format(
-            *argument.partition(":")[2].partition(":")[::2]
+            *_server_period(argument)[1:]
         ),
     )
 )

@@ -477,7 +477,7 @@ class OpenCard(
                 paper = await get_paper(lists.services.store.reader, paper_id)
             if paper is None:
                 await interaction.response.send_message(
-                    "That paper is no longer on this page.", ephemeral=True
+                    "That paper is no longer in paperboy's store.", ephemeral=True
                 )
                 return
             await interaction.response.send_message(embed=render.paper_card(paper), ephemeral=True)

@@ -736,8 +736,12 @@ async def test_saving_in_any_order_or_batching_stores_the_same(tmp_path: Path) -
     assert one_list[1:4] == one_by_one[1:4]  # papers, search results, author lookups
     assert one_list[4] == one_by_one[4]  # row counts
     assert len(one_list[2][0]) == 60
-    # the ranks differ by design: one list of 61 papers vs 61 lists of one paper
-    assert sorted(rank for _, _, rank in one_list[5]) == list(range(61))
+    # One list of 61 papers keeps each paper's place in it, whatever order rows are written in
+    # (61 lists of one paper each rank their paper first).
+    assert {pk: rank for _, pk, rank in one_list[5]} == {
+        paper_key(p.id): rank for rank, p in enumerate(papers)
+    }
+    assert {rank for _, _, rank in one_by_one[5]} == {0}
 
 
 @pytest.mark.parametrize(
