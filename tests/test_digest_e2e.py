@@ -735,3 +735,40 @@ async def test_language_autocomplete_and_validation(world):
     assert "not a language code" in bad
     ok = await world.subscribe("general", "09:00", "UTC", language="ZH_tw")
     assert "summaries in zh-tw" in ok
+
+
+async def test_a_deleted_channel_is_marked_failed_and_left_alone(world):
+    await world.subscribe("third", "09:00", "UTC")
+    await complete_day(world)
+    third = world.channel("third").id
+    await world.fake.delete_channel(world.channel("third"))
+    await world.post_at(9.0)
+    post = await get_post(world.services.store.reader, third, DAY)
+    assert post.state == "failed" and "404" in post.error
+    sends = len(world.fake.requests_to("POST", r"/channels/\d+/messages"))
+    await world.post_at(12.0)
+    assert len(world.fake.requests_to("POST", r"/channels/\d+/messages")) == sends
+    listing = await (await world.slash("digest list")).response()
+    assert "failed" in listing["data"]["embeds"][0]["fields"][0]["value"]
+
+
+async def test_server_errors_are_retried_three_times_then_wait_for_the_next_day(world):
+    await world.subscribe("general", "09:00", "UTC")
+    await complete_day(world, count=2)
+    now = 9.0
+    for delay in (1, 5, 25):  # minutes after each failure
+        world.fake.fail_next("POST", r"/channels/\d+/messages", 503)
+        await world.post_at(now)
+        post = await get_post(world.services.store.reader, world.channel("general").id, DAY)
+        assert post.state == "failed"
+        assert post.retry_at == world.clock() + timedelta(minutes=delay)
+        now += delay / 60
+    world.fake.fail_next("POST", r"/channels/\d+/messages", 503)
+    await world.post_at(now)  # the fourth failure: no retry time any more
+    post = await get_post(world.services.store.reader, world.channel("general").id, DAY)
+    assert (post.state, post.retry_at, post.attempts) == ("failed", None, 4)
+    sends = len(world.fake.requests_to("POST", r"/channels/\d+/messages"))
+    await world.post_at(now + 2)
+    assert len(world.fake.requests_to("POST", r"/channels/\d+/messages")) == sends
+    await world.post_at(33.0)  # the next day's 09:00
+    assert len(_embeds(world.posted("general"))) == 2
