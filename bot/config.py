@@ -108,7 +108,7 @@ def load_settings(
         discord_api_base=_http_url("DISCORD_API_BASE", get("discord_api_base")),
         discord_gateway_url=_gateway_url(get("discord_gateway_url")),
         log_level=_log_level(get("log_level")) or defaults.log_level,
-        http_timeout=_timeout(get("http_timeout"), defaults.http_timeout),
+        http_timeout=_positive("HTTP_TIMEOUT", get("http_timeout"), defaults.http_timeout, "20"),
         http_retries=_retries(get("http_retries"), defaults.http_retries),
         ingest_interval=_positive(
             "INGEST_INTERVAL_SECONDS", get("ingest_interval"), defaults.ingest_interval, "1800"
@@ -163,10 +163,6 @@ def _log_level(value: str | None) -> str | None:
     if value.upper() not in LOG_LEVELS:
         raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {_show(value)}.")
     return value.upper()
-
-
-def _timeout(value: str | None, default: float) -> float:
-    return _positive("HTTP_TIMEOUT", value, default, "20")
 
 
 def _positive(
