@@ -347,6 +347,24 @@ class TransientFailure(Exception):
     """Discord or the network failed for now (5xx after discord.py's own retries, timeouts)."""
 
 
+class RateLimitedFailure(TransientFailure):
+    """Discord kept answering 429 past discord.py's own retries: wait `retry_after` seconds.
+
+    Not the channel's fault, so it does not count towards the attempts that give a day up."""
+
+    def __init__(self, reason: str, retry_after: float) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+def _retry_after(error: discord.HTTPException) -> float:
+    """Seconds a 429 asks to wait (Discord's Retry-After header), at least one."""
+    try:
+        return max(1.0, float(error.response.headers.get("Retry-After", 1)))
+    except (TypeError, ValueError):
+        return 1.0
+
+
 def _describe(error: discord.HTTPException) -> str:
     text = error.text or error.response.reason or ""
     return f"{error.status} {text}".strip()
@@ -449,10 +467,14 @@ class DigestPoster:
         except PermanentFailure as exc:
             await self._failed(post, str(exc), retry_at=None, now=now, permanent=True)
             return post
+        except RateLimitedFailure as exc:
+            retry_at = now + timedelta(seconds=exc.retry_after)
+            await self._failed(post, str(exc), retry_at=retry_at, now=now, counted=False)
+            return post
         except TransientFailure as exc:
             delay = RETRY_AFTER[min(post.attempts, len(RETRY_AFTER) - 1)]
             retry_at = now + delay if post.attempts < len(RETRY_AFTER) else None
-            await self._failed(post, str(exc), retry_at=retry_at, now=now, permanent=False)
+            await self._failed(post, str(exc), retry_at=retry_at, now=now)
             return post
         async with self.store.write() as conn:
             await finish_post(conn, post.channel_id, post.day, now)
@@ -462,16 +484,25 @@ class DigestPoster:
         return post
 
     async def _failed(
-        self, post: Post, reason: str, *, retry_at: datetime | None, now: datetime, permanent: bool
+        self,
+        post: Post,
+        reason: str,
+        *,
+        retry_at: datetime | None,
+        now: datetime,
+        permanent: bool = False,
+        counted: bool = True,
     ) -> None:
+        """Mark the post failed; `counted` failures use up the day's retries (RETRY_AFTER)."""
         async with self.store.write() as conn:
             await fail_post(
-                conn, post.channel_id, post.day, error=reason, retry_at=retry_at, now=now
-            )
+                conn, post.channel_id, post.day, error=reason, retry_at=retry_at, now=now,
+                counted=counted,
+            )  # fmt: skip
             if permanent:
                 await record_failure(conn, post.channel_id, reason, now)
         post.state, post.error, post.retry_at = FAILED, reason, retry_at
-        post.attempts += 1
+        post.attempts += counted
         when = (
             f"retrying after {retry_at:%H:%M} UTC"
             if retry_at
@@ -490,7 +521,15 @@ class DigestPoster:
             raise PermanentFailure(_describe(exc)) from exc
         except discord.DiscordServerError as exc:
             raise TransientFailure(_describe(exc)) from exc
-        except discord.HTTPException as exc:  # 400s: what we sent was refused; don't loop on it
+        except discord.RateLimited as exc:  # discord.py refused to wait that long itself
+            raise RateLimitedFailure(
+                f"rate limited by Discord for {exc.retry_after:.0f} s", exc.retry_after
+            ) from exc
+        except discord.HTTPException as exc:
+            if exc.status == 429:  # still limited after discord.py's own retries
+                wait = _retry_after(exc)
+                raise RateLimitedFailure(f"rate limited by Discord for {wait:.0f} s", wait) from exc
+            # 400s: what we sent was refused; don't loop on it
             log.error("Discord refused a digest message: %s", exc)
             raise PermanentFailure(_describe(exc)) from exc
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
@@ -510,7 +549,8 @@ class DigestPoster:
         )
         wanted = rendered.signature()
         me = self.client.user
-        try:
+
+        async def scan() -> discord.Message | None:
             async for message in channel.history(limit=20, after=after, oldest_first=True):
                 if (
                     me
@@ -521,14 +561,20 @@ class DigestPoster:
                         "found message %d of an interrupted post; not sending it again", message.id
                     )
                     return message
-        except discord.Forbidden:
+            return None
+
+        try:
+            # A history that can't be read now (429, 5xx) is a reason to try again later:
+            # sending blindly could repeat the message.
+            return await self._call(scan())
+        except PermanentFailure as exc:
+            if not isinstance(exc.__cause__, discord.Forbidden):
+                raise
             log.warning(
                 "channel %d: no Read Message History permission, so an interrupted post may "
                 "repeat one message", channel.id,
             )  # fmt: skip
-        except discord.HTTPException as exc:
-            log.warning("channel %d: could not read the history (%s)", channel.id, exc)
-        return None
+            return None
 
     async def refresh(self, now: datetime) -> int:
         """Edit the cards of digests posted in the last LIVE_FOR whose counts changed.
@@ -563,7 +609,7 @@ class DigestPoster:
                 except PermanentFailure as exc:
                     log.info("digest message %d can't be edited any more: %s", message_id, exc)
                     key = "gone"
-                except TransientFailure as exc:
+                except TransientFailure as exc:  # rate limits included: edited next round
                     log.warning("digest message %d not edited this time: %s", message_id, exc)
                     continue
                 else:

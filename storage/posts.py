@@ -154,14 +154,17 @@ async def fail_post(
     error: str,
     retry_at: datetime | None,
     now: datetime,
+    counted: bool = True,
 ) -> None:
-    """Mark the post failed; `retry_at` None means: not before the channel's next slot."""
+    """Mark the post failed; `retry_at` None means: not before the channel's next slot.
+    A `counted` failure adds to the post's attempts (a rate limit does not)."""
     await conn.execute(
-        "UPDATE posts SET state = ?, error = ?, attempts = attempts + 1, retry_at = ?,"
+        "UPDATE posts SET state = ?, error = ?, attempts = attempts + ?, retry_at = ?,"
         " finished_at = ? WHERE channel_id = ? AND day = ?",
         (
             FAILED,
             error,
+            int(counted),
             to_iso(retry_at) if retry_at else None,
             to_iso(now),
             channel_id,

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import discord
 import pytest
 from fake_discord import FakeDiscord, FakeGuild, FakeUser, Perm
 from http_fixture_server import Reply
@@ -772,3 +773,108 @@ async def test_server_errors_are_retried_three_times_then_wait_for_the_next_day(
     assert len(world.fake.requests_to("POST", r"/channels/\d+/messages")) == sends
     await world.post_at(33.0)  # the next day's 09:00
     assert len(_embeds(world.posted("general"))) == 2
+
+
+# --- rate limits that outlast discord.py's retries ----------------------------------------
+
+DISCORD_PY_TRIES = 5  # discord.py sends a request at most this often before it gives up on 429s
+
+
+async def test_a_rate_limit_that_outlasts_discord_py_is_retried_after_it_not_given_up(world):
+    await world.subscribe("general", "09:00", "UTC")
+    await complete_day(world, count=7)
+    # The header goes out; then every try of the next message is answered 429.
+    gate = world.fake.hold("POST", r"/channels/\d+/messages", after=1)
+    posting = asyncio.create_task(world.post_at(9.0))
+    await gate.wait_blocked()
+    world.fake.fail_next(
+        "POST", r"/channels/\d+/messages", 429, times=DISCORD_PY_TRIES, retry_after=0.01
+    )
+    gate.release()
+    await posting
+    general = world.channel("general").id
+    post = await get_post(world.services.store.reader, general, DAY)
+    assert post.state == "failed" and "rate limited" in post.error
+    assert post.retry_at == world.clock() + timedelta(seconds=1)  # Discord's Retry-After
+    assert post.attempts == 0  # a rate limit does not use up the day's retries
+    listing = await (await world.slash("digest list")).response()
+    assert "retrying" in listing["data"]["embeds"][0]["fields"][0]["value"]
+
+    await world.post_at(9.0 + 2 / 3600)  # two seconds later
+    messages = world.posted("general")
+    assert len(_embeds(messages[1:])) == 7
+    assert sum(1 for m in messages if (m["content"] or "").startswith("📰")) == 1
+    post = await get_post(world.services.store.reader, general, DAY)
+    assert post.state == "posted"
+
+
+async def test_rate_limits_many_times_in_a_row_still_post_the_day_once(world):
+    await world.subscribe("general", "09:00", "UTC")
+    await complete_day(world, count=3)
+    now = 9.0
+    for _ in range(6):  # more than the three retries a server error gets
+        world.fake.fail_next(
+            "POST", r"/channels/\d+/messages", 429, times=DISCORD_PY_TRIES, retry_after=0.01
+        )
+        await world.post_at(now)
+        now += 2 / 3600
+    assert world.posted("general") == []
+    await world.post_at(now)
+    messages = world.posted("general")
+    assert len(messages) == 2 and len(_embeds(messages[1:])) == 3
+
+
+async def test_a_rate_limited_live_edit_is_tried_again_not_dropped(world):
+    await world.subscribe("general", "09:00", "UTC")
+    route = serve_day(world.sources, DAY, Reply.json(hf_items(2)))
+    await world.ingest_at(0.2)
+    await world.ingest_at(0.7)
+    await world.post_at(9.0)
+    card_message = world.posted("general")[1]
+    grown = hf_items(2)
+    grown[0]["paper"]["upvotes"] = 150
+    route.replies[:] = [Reply.json(grown)]
+    world.fake.fail_next(
+        "PATCH", r"/channels/\d+/messages/\d+", 429, times=DISCORD_PY_TRIES, retry_after=0.01
+    )
+    await world.ingest_at(10.0)
+    votes = next(f for f in world.fake.message(card_message["id"])["embeds"][0]["fields"]
+                 if f["name"] == "Upvotes")  # fmt: skip
+    assert votes["value"] == "▲ 99"  # not edited this round
+    await world.ingest_at(10.5)
+    votes = next(f for f in world.fake.message(card_message["id"])["embeds"][0]["fields"]
+                 if f["name"] == "Upvotes")  # fmt: skip
+    assert votes["value"] == "▲ 150"
+
+
+async def test_an_unreadable_history_delays_a_resume_instead_of_risking_a_duplicate(world):
+    await world.subscribe("general", "09:00", "UTC")
+    await complete_day(world, count=12)
+    gate = world.fake.hold("POST", r"/channels/\d+/messages", after=1)
+    posting = asyncio.create_task(world.post_at(9.0))
+    await gate.wait_blocked()
+    world.fake.fail_next("POST", r"/channels/\d+/messages", 503)
+    gate.release()
+    await posting  # the header is out, the rest failed: the resume reads the history first
+    world.fake.fail_next(
+        "GET", r"/channels/\d+/messages", 429, times=DISCORD_PY_TRIES, retry_after=0.01
+    )
+    await world.post_at(9.0 + 1 / 60)
+    general = world.channel("general").id
+    post = await get_post(world.services.store.reader, general, DAY)
+    assert post.state == "failed" and "rate limited" in post.error
+    assert len(world.posted("general")) == 1
+    await world.post_at(9.0 + 2 / 60)
+    messages = world.posted("general")
+    assert len(_embeds(messages[1:])) == 12 and len(messages) == 4
+
+
+async def test_discord_py_refusing_to_wait_is_a_rate_limit_too(world):
+    from bot.digest import RateLimitedFailure
+
+    async def request():  # what discord.py raises when max_ratelimit_timeout is exceeded
+        raise discord.RateLimited(42.0)
+
+    with pytest.raises(RateLimitedFailure) as caught:
+        await world.bot.get_cog("Digest").poster._call(request())
+    assert caught.value.retry_after == 42.0
