@@ -525,14 +525,13 @@ class Run:
 
 
 async def settle(bot: PaperBot, services: Any) -> None:
-    """Wait for the start-up ingest round and the scheduler's first post check (5 s after
-    start-up); after it the next one is POST_CHECK_SECONDS away, so only the benchmark posts."""
-    jobs = bot.get_cog("Digest").jobs
+    """Wait for the start-up ingest round and the scheduler's first post check (once the bot
+    is ready); after it the next one is POST_CHECK_SECONDS away, so only the benchmark posts."""
     deadline = _time.monotonic() + 30
     while _time.monotonic() < deadline:
         job = services.scheduler.get_job("post-check")
         later = job is None or job.next_run_time > datetime.now(UTC) + timedelta(seconds=60)
-        if jobs.ingest_runs and later:
+        if services.ingest.runs and later:
             return
         await asyncio.sleep(0.1)
     raise TimeoutError("the bot's start-up jobs did not run within 30 s")

@@ -6,6 +6,7 @@ import gc
 import hashlib
 import json
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from discord.ext import commands
 
 from bot.config import Settings
 from bot.errors import UserError
+from bot.ingest import Ingest
 from bot.lookup import Sources, http_client
 from bot.models import InvalidPaperId
 from bot.sources import NotFound, SourceError
@@ -62,6 +64,7 @@ class Services:
     http: httpx.AsyncClient
     scheduler: AsyncIOScheduler
     sources: Sources
+    ingest: Ingest  # polls Hugging Face; features listen to its rounds
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)  # tests pass their own
 
 
@@ -78,6 +81,14 @@ def user_message(error: Exception, where: str) -> str:
         return f"Could not reach the paper sources right now: {cause}"
     if isinstance(cause, app_commands.CheckFailure):
         return str(cause) or "You cannot use this command here."
+    if isinstance(cause, sqlite3.OperationalError):
+        name = getattr(cause, "sqlite_errorname", "")
+        if name in ("SQLITE_BUSY", "SQLITE_LOCKED"):  # another process held the write lock
+            log.warning("the database was busy in %s: %s", where, cause)
+            return "paperboy's database is busy right now, so nothing was saved; try again."
+        if name == "SQLITE_FULL":
+            log.error("the database is full (disk space?) in %s: %s", where, cause)
+            return "paperboy can't save anything right now (its disk is full); nothing changed."
     if isinstance(cause, app_commands.TransformerError):
         value = cause.value
         if isinstance(value, app_commands.AppCommandChannel | app_commands.AppCommandThread):
@@ -126,8 +137,10 @@ class PaperBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         for extension in EXTENSIONS:
-            await self.load_extension(extension)
-        self.services.scheduler.start()
+            await self.load_extension(extension)  # features add their ingest listeners
+        services = self.services
+        services.ingest.schedule(services.scheduler, every=services.settings.ingest_interval)
+        services.scheduler.start()
         await self.sync_commands()
         # What exists now (modules, commands, caches) lives as long as the bot: keep it out of
         # the garbage collector's full passes, which otherwise stall replies (benchmarks/).
@@ -175,14 +188,17 @@ async def open_services(
     settings: Settings, *, clock: Callable[[], datetime] | None = None
 ) -> AsyncIterator[Services]:
     """Open the store and the HTTP client, and build what the cogs need."""
+    clock = clock or (lambda: datetime.now(UTC))
     async with open_store(settings.database_path) as store, http_client(settings) as http:
+        sources = Sources.create(http, settings)
         yield Services(
             settings=settings,
             store=store,
             http=http,
             scheduler=AsyncIOScheduler(timezone="UTC"),
-            sources=Sources.create(http, settings),
-            **({"clock": clock} if clock else {}),
+            sources=sources,
+            ingest=Ingest(store, sources.huggingface, clock),
+            clock=clock,
         )
 
 

@@ -17,13 +17,14 @@ import logging
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import aiohttp
 import discord
 
 from bot import render
+from bot.components import Guarded
 from bot.errors import UserError
 from bot.models import Paper
 from storage.db import Store
@@ -33,10 +34,12 @@ from storage.posts import (
     FAILED,
     POSTED,
     Post,
+    add_parts,
     begin_post,
     fail_post,
     finish_post,
     live_posts,
+    posts_of_day,
     record_message,
     restart_post,
     set_shown,
@@ -49,6 +52,7 @@ CARDS_PER_MESSAGE = 5  # one row of buttons per card, and Discord allows 5 rows 
 PACK_BUDGET = 5600  # embed characters a message is packed to: room under 6,000 for later edits
 COMPACT_PER_MESSAGE = 15  # papers per message in the compact format (one embed)
 LIVE_FOR = timedelta(days=3)  # a posted digest's counts are kept current this long
+FOLLOW_UPS_FOR = timedelta(days=3)  # papers added to a day are posted until it is this old
 RETRY_AFTER = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=25))
 LABEL_TITLE_CHARS = 45
 HF_DAY_URL = "https://huggingface.co/papers/date/{day}"
@@ -69,6 +73,14 @@ class DigestOptions:
             return cls()
         return cls(top=sub.top, min_votes=sub.min_votes, language=sub.language, format=sub.format)
 
+    @classmethod
+    def of_plan(cls, plan: dict) -> DigestOptions:
+        """The options a digest was planned with (a follow-up keeps them)."""
+        return cls(
+            top=plan["top"], min_votes=plan["min_votes"], language=plan["language"],
+            format=plan["format"],
+        )  # fmt: skip
+
 
 # --- what a digest holds, and its messages --------------------------------------------------
 
@@ -79,40 +91,86 @@ def select_papers(papers: Sequence[Paper], options: DigestOptions) -> list[Paper
     return kept[: options.top] if options.top else kept
 
 
-def make_plan(day: date, listed: int, papers: Sequence[Paper], options: DigestOptions) -> dict:
+def make_plan(
+    day: date, listed: Sequence[str], papers: Sequence[Paper], options: DigestOptions
+) -> dict:
     """Which papers go in which message. Part 0 is the header; an empty day has no parts.
 
-    Cards are packed up to CARDS_PER_MESSAGE per message and PACK_BUDGET characters; compact
-    lists take COMPACT_PER_MESSAGE papers a message.
+    `listed`: the ids of the day's whole list now; papers added to it later are the digest's
+    follow-ups (`add_follow_up`).
     """
-    parts: list[list[str]] = []
-    if papers:
-        parts.append([])  # the header
-        if options.format == "compact":
-            ids = [p.id for p in papers]
-            parts += [
-                ids[i : i + COMPACT_PER_MESSAGE] for i in range(0, len(ids), COMPACT_PER_MESSAGE)
-            ]
-        else:
-            current: list[str] = []
-            size = 0
-            for rank, paper in enumerate(papers, 1):
-                length = len(render.paper_card(paper, language=options.language, rank=rank))
-                if current and (len(current) == CARDS_PER_MESSAGE or size + length > PACK_BUDGET):
-                    parts.append(current)
-                    current, size = [], 0
-                current.append(paper.id)
-                size += length
-            parts.append(current)
+    parts: list[list[str]] = [[], *_pack(papers, options, first_rank=1)] if papers else []
     return {
         "day": day.isoformat(),
         "format": options.format,
         "language": options.language,
-        "listed": listed,
+        "listed": len(listed),
+        "seen": list(listed),
         "top": options.top,
         "min_votes": options.min_votes,
         "parts": parts,
     }
+
+
+def _pack(papers: Sequence[Paper], options: DigestOptions, *, first_rank: int) -> list[list[str]]:
+    """Paper ids split into messages: cards up to CARDS_PER_MESSAGE per message and
+    PACK_BUDGET characters; compact lists COMPACT_PER_MESSAGE papers a message."""
+    if options.format == "compact":
+        ids = [p.id for p in papers]
+        return [ids[i : i + COMPACT_PER_MESSAGE] for i in range(0, len(ids), COMPACT_PER_MESSAGE)]
+    parts: list[list[str]] = []
+    current: list[str] = []
+    size = 0
+    for rank, paper in enumerate(papers, first_rank):
+        length = len(render.paper_card(paper, language=options.language, rank=rank))
+        if current and (len(current) == CARDS_PER_MESSAGE or size + length > PACK_BUDGET):
+            parts.append(current)
+            current, size = [], 0
+        current.append(paper.id)
+        size += length
+    return [*parts, current] if current else parts
+
+
+def shown_count(plan: dict) -> int:
+    """Papers the digest shows, follow-ups included."""
+    return sum(len(ids) for ids in plan["parts"][1:])
+
+
+def late_papers(plan: dict, listed: Sequence[Paper]) -> list[Paper] | None:
+    """The papers of the day's current list (`listed`, in digest order) that were added after
+    the digest was planned and pass its filters; None for a plan that predates follow-ups."""
+    if "seen" not in plan:
+        return None
+    seen = set(plan["seen"])
+    return [p for p in select_papers(listed, DigestOptions.of_plan(plan)) if p.id not in seen]
+
+
+def add_follow_up(plan: dict, papers: Sequence[Paper]) -> dict:
+    """The plan with one more follow-up: messages for `papers`, numbered after the cards shown,
+    the first of them headed "+N papers added to Daily Papers — D"."""
+    first = len(plan["parts"])
+    parts = _pack(papers, DigestOptions.of_plan(plan), first_rank=shown_count(plan) + 1)
+    return {
+        **plan,
+        "parts": plan["parts"] + parts,
+        "follow_ups": [*plan.get("follow_ups", []), [first, len(papers)]],
+        "seen": plan["seen"] + [p.id for p in papers],
+    }
+
+
+def _follow_up(plan: dict, part: int) -> tuple[int, int, int] | None:
+    """(first part, parts, papers) of the follow-up that message `part` belongs to, if any."""
+    starts = plan.get("follow_ups", [])
+    for index, (first, count) in enumerate(starts):
+        end = starts[index + 1][0] if index + 1 < len(starts) else len(plan["parts"])
+        if first <= part < end:
+            return first, end - first, count
+    return None
+
+
+def follow_up_text(day: str, count: int) -> str:
+    added = f"+{count} paper{'' if count == 1 else 's'} added"
+    return f"➕ **{added} to Daily Papers — {day}**\n<{HF_DAY_URL.format(day=day)}>"
 
 
 @dataclass(slots=True)
@@ -144,7 +202,7 @@ def _signature(content: str | None, embeds: Sequence[discord.Embed]) -> tuple:
 
 def header_text(plan: dict, *, preview: bool = False) -> str:
     day = plan["day"]
-    shown = sum(len(part) for part in plan["parts"][1:])
+    shown = shown_count(plan)
     text = f"📰 **Daily Papers — {day}** · {shown} paper{'' if shown == 1 else 's'}"
     if shown < plan["listed"]:
         filters = []
@@ -180,25 +238,35 @@ def render_part(
         for offset, pid in enumerate(plan["parts"][part])
         if pid in papers
     ]
+    # The digest's own messages are parts 1.. up to its first follow-up; each follow-up's
+    # messages come after it, the first of them with a line saying how many papers it adds.
+    follow_up = _follow_up(plan, part)
+    content = None
+    if follow_up is None:
+        starts = plan.get("follow_ups")
+        group_first, pages = 1, (starts[0][0] if starts else len(plan["parts"])) - 1
+    else:
+        group_first, pages, count = follow_up
+        if part == group_first:
+            content = follow_up_text(plan["day"], count)
     if plan["format"] == "compact":
-        total = sum(len(ids) for ids in plan["parts"][1:])
-        pages = len(plan["parts"]) - 1
+        group = plan["parts"][group_first : group_first + pages]
         embed = render.paper_list_page(
             [paper for _, paper in ranked],
             title=f"Daily Papers — {plan['day']}",
-            page=part,
+            page=part - group_first + 1,
             pages=pages,
             first_rank=first_rank,
-            total=total,
+            total=sum(len(ids) for ids in group),
         )
-        return Rendered(None, [embed], None)
+        return Rendered(content, [embed], None)
     embeds = [render.paper_card(p, language=plan["language"], rank=rank) for rank, p in ranked]
     view = None
     if counts is not None:
         view = vote_view(
             [(p.id, card_label(rank, p), counts.get(p.id, (0, 0))) for rank, p in ranked]
         )
-    return Rendered(None, embeds, view)
+    return Rendered(content, embeds, view)
 
 
 # --- member votes -----------------------------------------------------------------------------
@@ -220,10 +288,14 @@ class CardLabel(discord.ui.DynamicItem[discord.ui.Button], template=r"card:(?P<p
 
 
 class VoteButton(
-    discord.ui.DynamicItem[discord.ui.Button], template=r"vote:(?P<paper>\S+):(?P<way>up|down)"
+    Guarded,
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"vote:(?P<paper>\S+):(?P<way>up|down)",
 ):
     """👍 / 👎 on a digest card. The custom id carries the paper and the direction, so the
     buttons keep working after a restart with nothing kept in memory."""
+
+    where = "a vote button"
 
     def __init__(self, paper_id: str, way: str, count: int) -> None:
         self.paper_id, self.way = paper_id, way
@@ -239,7 +311,7 @@ class VoteButton(
     async def from_custom_id(cls, interaction, item, match):
         return cls(match["paper"], match["way"], 0)
 
-    async def callback(self, interaction: discord.Interaction) -> None:
+    async def act(self, interaction: discord.Interaction) -> None:
         services = interaction.client.services  # type: ignore[attr-defined]
         await cast_vote(interaction, services.store, services.clock(), self.paper_id, self.way)
 
@@ -269,11 +341,16 @@ _message_locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakVal
 async def cast_vote(
     interaction: discord.Interaction, store: Store, now: datetime, paper_id: str, way: str
 ) -> None:
-    """Record a member's click and show the new counts on the message's buttons."""
+    """Record a member's click and show the new counts on the message's buttons.
+
+    The click is acknowledged first: the write may wait for another process's write lock
+    longer than Discord's 3 seconds. The counts are edited in once the vote is stored.
+    """
     if interaction.guild_id is None or interaction.message is None:
         raise UserError("Votes count per server; vote on a digest in a server channel.")
     pk = paper_key(paper_id)
     message = interaction.message
+    await interaction.response.defer()
     # One click at a time per message, so two quick votes can't show stale counts.
     lock = _message_locks.setdefault(message.id, asyncio.Lock())
     async with lock:
@@ -293,7 +370,7 @@ async def cast_vote(
             store.reader, interaction.guild_id, [paper_key(pid) for pid, _ in rows]
         )
         view = vote_view([(pid, label, counts[paper_key(pid)]) for pid, label in rows])
-        await interaction.response.edit_message(view=view)
+        await interaction.edit_original_response(view=view)
     title = next((label for pid, label in rows if pid == paper_id), paper_id)
     emoji = "👍" if way == "up" else "👎"
     note = (
@@ -383,10 +460,34 @@ class DigestPoster:
         lock = self._channel_locks.get(channel_id)
         return lock is not None and lock.locked()
 
-    async def digest_papers(self, day: date, options: DigestOptions) -> tuple[int, list[Paper]]:
-        """(papers listed that day, the papers the digest shows)."""
+    async def digest_papers(
+        self, day: date, options: DigestOptions
+    ) -> tuple[list[str], list[Paper]]:
+        """(ids of the papers listed that day, the papers the digest shows)."""
         listed = await papers_on_day(self.store.reader, day)
-        return len(listed), select_papers(listed, options)
+        return [p.id for p in listed], select_papers(listed, options)
+
+    async def add_late_papers(self, day: date, now: datetime) -> int:
+        """Give every posted digest of `day` a follow-up with the papers added to the day since
+        it was planned (within its filters); the post check sends them, exactly once, like any
+        interrupted post. Returns how many digests got one."""
+        if now >= datetime.combine(day, time(0), tzinfo=UTC) + FOLLOW_UPS_FOR:
+            return 0
+        posts = await posts_of_day(self.store.reader, day, state=POSTED)
+        if not posts:
+            return 0
+        listed = await papers_on_day(self.store.reader, day)
+        extended = []
+        for post in posts:
+            late = late_papers(post.plan, listed)
+            if late:
+                extended.append((post, add_follow_up(post.plan, late)))
+        if extended:
+            async with self.store.write() as conn:
+                for post, plan in extended:
+                    await add_parts(conn, post.channel_id, day, plan)
+            log.info("papers were added to %s after its digest: %d follow-ups", day, len(extended))
+        return len(extended)
 
     async def render(
         self, plan: dict, part: int, guild_id: int | None, *, preview: bool = False

@@ -1,9 +1,9 @@
-"""Background jobs of the running bot (APScheduler 3, on the bot's event loop):
+"""The digest's background work (APScheduler 3, on the bot's event loop):
 
-- ingest: poll the Hugging Face list of today and yesterday (UTC), and of days whose digest is
-  still live, right after start-up and every INGEST_INTERVAL_SECONDS; store papers and vote
-  snapshots; note when a day is complete (storage/days.py); then refresh live digests' counts.
-- post check: every POST_CHECK_SECONDS, post the digests that are due and resume interrupted ones.
+- after each ingest round (bot/ingest.py polls; the digest listens): refresh the counts of live
+  digests, and give posted digests a follow-up with the papers added to their day since;
+- post check: every POST_CHECK_SECONDS once the bot is connected, post the digests that are due
+  and resume interrupted ones (follow-ups included).
 
 When a digest is due: a subscription is due once its local time has passed on the local day and
 the newest complete day has not been posted to it (nor a newer one). So a channel gets the newest
@@ -15,6 +15,7 @@ today's time gets the newest day right away.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
@@ -23,13 +24,18 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.digest import LIVE_FOR, DigestOptions, DigestPoster
-from bot.models import DailyList
-from bot.sources import NotFound, SourceError
-from bot.sources.huggingface import HuggingFaceClient
-from storage.days import latest_complete_day, record_failed_poll, record_poll
+from bot.ingest import IngestReport
+from storage.days import latest_complete_day
 from storage.db import Store
-from storage.papers import save_daily_list
-from storage.posts import FAILED, POSTED, Post, interrupted_posts, live_posts, posts_since
+from storage.posts import (
+    FAILED,
+    POSTED,
+    Post,
+    interrupted_posts,
+    live_posts,
+    posts_since,
+    retry_due_follow_ups,
+)
 from storage.subscriptions import Subscription, all_subscriptions
 
 log = logging.getLogger(__name__)
@@ -60,84 +66,70 @@ def next_slot(now: datetime, post_time: time, timezone: str) -> datetime:
 
 
 class DigestJobs:
-    """The ingest and posting jobs; `ingest()` and `post_due()` can also be called directly."""
+    """The post check and the digest's part of each ingest round; `post_due()` and
+    `papers_ingested()` can also be called directly."""
 
     def __init__(
         self,
         store: Store,
-        huggingface: HuggingFaceClient,
         poster: DigestPoster,
         clock: Callable[[], datetime],
     ) -> None:
         self.store = store
-        self.huggingface = huggingface
         self.poster = poster
         self.clock = clock
         self._posting: asyncio.Task | None = None
-        self.ingest_runs = 0  # completed ingest rounds (start-up logs and tests wait on it)
 
     # -- scheduling ---------------------------------------------------------------------------
 
-    def schedule(self, scheduler: AsyncIOScheduler, *, ingest_every: float, check_every: float):
-        start = datetime.now(UTC)
-        scheduler.add_job(
-            self.ingest, "interval", seconds=ingest_every, id="ingest", next_run_time=start,
-            max_instances=1, coalesce=True, replace_existing=True,
-        )  # fmt: skip
+    def schedule(self, scheduler: AsyncIOScheduler, *, check_every: float) -> None:
         scheduler.add_job(
             self._check, "interval", seconds=check_every, id="post-check",
-            next_run_time=start + timedelta(seconds=min(check_every, 5)),
-            max_instances=1, coalesce=True, replace_existing=True,
+            next_run_time=datetime.now(UTC), max_instances=1, coalesce=True,
+            replace_existing=True,
         )  # fmt: skip
 
-    def unschedule(self, scheduler: AsyncIOScheduler) -> None:
-        for job_id in ("ingest", "post-check"):
-            if scheduler.get_job(job_id):
-                scheduler.remove_job(job_id)
-        if self._posting and not self._posting.done():
-            self._posting.cancel()
+    async def unschedule(self, scheduler: AsyncIOScheduler) -> None:
+        """Remove the job and stop (and await) a posting round in flight."""
+        if scheduler.get_job("post-check"):
+            scheduler.remove_job("post-check")
+        task, self._posting = self._posting, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def _check(self) -> None:
         """Start a posting round unless one is still going (a fan-out can outlast the interval)."""
         if self._posting is None or self._posting.done():
-            self._posting = asyncio.create_task(self.post_due(), name="digest posting")
+            self._posting = asyncio.create_task(self._round(), name="paperboy digest posting")
 
-    # -- ingest ---------------------------------------------------------------------------------
+    async def _round(self) -> None:
+        # Nothing is posted before the bot is connected: at start-up the first check waits
+        # for it (rather than guessing how long connecting takes).
+        await self.poster.client.wait_until_ready()
+        await self.post_due()
 
-    async def ingest(self) -> None:
-        """Poll today's and yesterday's lists (UTC) and those of live digests, then refresh."""
-        now = self.clock()
-        today = now.astimezone(UTC).date()
-        days = {today, today - timedelta(days=1)}
-        live = await live_posts(self.store.reader, now - LIVE_FOR, messages=False)
-        days |= {post.day for post in live}
-        for day in sorted(days):
-            await self.poll(day, now)
+    # -- after each ingest round ------------------------------------------------------------------
+
+    async def days_to_poll(self, now: datetime) -> set[date]:
+        """Days whose digests are still live: their counts and late papers matter."""
+        return {
+            post.day for post in await live_posts(self.store.reader, now - LIVE_FOR, messages=False)
+        }
+
+    async def papers_ingested(self, report: IngestReport) -> None:
+        """Refresh live counts, then plan follow-ups for days settled with new papers."""
         try:
-            edited = await self.poster.refresh(now)
+            edited = await self.poster.refresh(report.now)
         except Exception:
             log.exception("refreshing the counts of live digests failed")
         else:
             if edited:
                 log.info("updated the counts on %d digest messages", edited)
-        self.ingest_runs += 1
-
-    async def poll(self, day: date, now: datetime) -> None:
-        """Fetch and store one day's list; a failure is logged and breaks its streak."""
-        try:
-            daily = await self.huggingface.daily_papers(day)
-        except NotFound:
-            daily = DailyList(day, [])  # no list for that day (yet): same as an empty one
-        except SourceError as exc:
-            log.warning("Daily Papers of %s not polled: %s; the day is not complete yet", day, exc)
-            async with self.store.write() as conn:
-                await record_failed_poll(conn, day)
-            return
-        async with self.store.write() as conn:
-            await save_daily_list(conn, daily, now)
-            state = await record_poll(conn, day, [p.id for p in daily.papers], now)
-        if state.complete_at == now:
-            log.info("Daily Papers of %s are complete: %d papers", day, state.papers)
+        for day, state in sorted(report.days.items()):
+            if state.settled:  # complete, and stable again after any addition
+                await self.poster.add_late_papers(day, report.now)
 
     # -- posting ---------------------------------------------------------------------------------
 
@@ -172,7 +164,8 @@ class DigestJobs:
         db = self.store.reader
         latest = await latest_complete_day(db)
         interrupted: dict[int, date] = {}
-        for post in await interrupted_posts(db):  # oldest first
+        resumable = await interrupted_posts(db) + await retry_due_follow_ups(db, now)
+        for post in resumable:  # oldest first
             interrupted.setdefault(post.channel_id, post.day)
         subs = await all_subscriptions(db)
         recent = await posts_since(db, [s.channel_id for s in subs], latest[0]) if latest else {}
@@ -180,7 +173,8 @@ class DigestJobs:
         for sub in subs:
             if self.poster.busy(sub.channel_id):
                 continue
-            # A post cut short (the bot stopped mid-way) is finished first, whatever its day.
+            # A post cut short (the bot stopped mid-way, or a follow-up waiting to be sent or
+            # retried) is finished first, whatever its day.
             day = interrupted.get(sub.channel_id) or _due_day(
                 sub, latest, recent.get(sub.channel_id, []), now
             )

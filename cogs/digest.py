@@ -20,11 +20,19 @@ from discord.ext import commands
 
 from bot import render
 from bot.app import PaperBot, Services
-from bot.digest import CardLabel, DigestOptions, DigestPoster, Pacer, VoteButton, make_plan
+from bot.digest import (
+    CardLabel,
+    DigestOptions,
+    DigestPoster,
+    Pacer,
+    VoteButton,
+    make_plan,
+    shown_count,
+)
 from bot.errors import UserError
 from bot.models import parse_day
 from bot.scheduler import DigestJobs, next_slot
-from storage.days import latest_complete_day
+from storage.days import is_complete, latest_complete_day
 from storage.papers import latest_day
 from storage.posts import FAILED, POSTED, get_post, latest_posts
 from storage.subscriptions import (
@@ -138,21 +146,18 @@ class Digest(commands.Cog):
         self.poster = DigestPoster(
             bot, services.store, Pacer(services.settings.discord_requests_per_second)
         )
-        self.jobs = DigestJobs(
-            services.store, services.sources.huggingface, self.poster, self.clock
-        )
+        self.jobs = DigestJobs(services.store, self.poster, self.clock)
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(VoteButton, CardLabel)
-        settings = self.services.settings
+        self.services.ingest.listeners.append(self.jobs)
         self.jobs.schedule(
-            self.services.scheduler,
-            ingest_every=settings.ingest_interval,
-            check_every=settings.post_check_interval,
+            self.services.scheduler, check_every=self.services.settings.post_check_interval
         )
 
     async def cog_unload(self) -> None:
-        self.jobs.unschedule(self.services.scheduler)
+        await self.jobs.unschedule(self.services.scheduler)
+        self.services.ingest.listeners.remove(self.jobs)
         self.bot.remove_dynamic_items(VoteButton, CardLabel)
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
@@ -417,15 +422,25 @@ class Digest(commands.Cog):
                 + (f": {link}" if link else ".")
             )
         options = DigestOptions.of(await get_subscription(self.store.reader, channel.id))
-        await self._plan(day, options)  # says why when there is nothing to post
+        plan = await self._plan(day, options)  # says why when there is nothing to post
         # Posting takes a while (rate limits): acknowledge within Discord's 3 seconds first.
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        if await is_complete(self.store.reader, day):
+            await interaction.response.defer(ephemeral=True, thinking=True)
+        else:
+            shown = shown_count(plan)
+            await interaction.response.send_message(
+                f"⚠️ Daily Papers of {day} are not complete yet: Hugging Face is still adding "
+                f"papers. Posting the {shown} there {'is' if shown == 1 else 'are'} now in "
+                f"{channel.mention}; papers added later follow there in one “+N papers added” "
+                "message once the day is complete (until it is three days old).",
+                ephemeral=True,
+            )
         post = await self.poster.post(
             channel_id=channel.id, guild_id=channel.guild.id, day=day, options=options,
             now=self.clock(),
         )  # fmt: skip
         if post.state == POSTED:
-            count = sum(len(ids) for ids in post.parts[1:])
+            count = shown_count(post.plan)
             await interaction.followup.send(
                 f"Posted the digest of {day} in {channel.mention}: {count} papers, "
                 f"{len(post.parts)} messages.", ephemeral=True,

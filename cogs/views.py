@@ -31,12 +31,12 @@ import time
 import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 import discord
 
 from bot import render
-from bot.app import Services, reply_ephemeral, user_message
+from bot.app import Services
+from bot.components import Guarded
 from bot.models import InvalidPaperId, Paper, normalize_arxiv_id
 from storage.papers import get_paper
 
@@ -305,7 +305,9 @@ class ListExpiry:
 
     Per list it keeps the message id, the latest interaction token (valid 15 minutes, longer
     than VIEW_TIMEOUT) and a deadline: ints, a str and a float, which the garbage collector
-    does not track. One task sleeps until the earliest deadline.
+    does not track. One task sleeps until the earliest deadline while there are lists to
+    watch, and ends when there are none: an idle bot has no task waiting forever, and `stop()`
+    (the cog's unload, on the bot's close) cancels and awaits the one there is.
     """
 
     def __init__(self, client: discord.Client) -> None:
@@ -313,21 +315,27 @@ class ListExpiry:
         self._lists: dict[int, tuple[float, str]] = {}  # message id -> (deadline, token)
         self._heap: list[tuple[float, int]] = []  # (deadline, message id), stale ones skipped
         self._task: asyncio.Task | None = None
+        self._running = False  # between start() and stop()
         self._wake = asyncio.Event()
 
     def __len__(self) -> int:
         return len(self._lists)
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="paperboy-list-expiry")
+        self._running = True
+        self._ensure_task()
 
     async def stop(self) -> None:
+        self._running = False
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+    def _ensure_task(self) -> None:
+        if self._running and self._heap and (self._task is None or self._task.done()):
+            self._task = asyncio.create_task(self._run(), name="paperboy-list-expiry")
 
     def watch(self, message_id: int, token: str) -> None:
         deadline = time.monotonic() + VIEW_TIMEOUT
@@ -335,6 +343,7 @@ class ListExpiry:
         heapq.heappush(self._heap, (deadline, message_id))
         if self._heap[0][1] == message_id:  # a new earliest deadline
             self._wake.set()
+        self._ensure_task()
 
     def forget(self, message_id: int) -> None:
         self._lists.pop(message_id, None)
@@ -352,11 +361,8 @@ class ListExpiry:
         return found
 
     async def _run(self) -> None:
-        while True:
+        while self._heap:  # ends when every list has expired; watch() starts it again
             self._wake.clear()
-            if not self._heap:
-                await self._wake.wait()
-                continue
             delay = self._heap[0][0] - time.monotonic()
             if delay > 0:
                 with contextlib.suppress(TimeoutError):
@@ -389,15 +395,8 @@ async def _refused(interaction: discord.Interaction, owner: int) -> bool:
     return True
 
 
-async def _guarded(interaction: discord.Interaction, action: Callable[[], Awaitable[Any]]) -> None:
-    """Run a control's action; errors get the bot's one error mapping, privately."""
-    try:
-        await action()
-    except Exception as error:
-        await reply_ephemeral(interaction, user_message(error, "a paper list"))
-
-
 class PageButton(
+    Guarded,
     discord.ui.DynamicItem[discord.ui.Button],
     template=re.compile(
         PREFIX + r":(?P<page>\d+):(?P<owner>[0-9a-z]+):(?P<until>[0-9a-z]+)"
@@ -406,6 +405,8 @@ class PageButton(
     ),
 ):
     """◀ or ▶: shows the page named in its custom_id."""
+
+    where = "a paper list"
 
     def __init__(
         self, button: discord.ui.Button, *, owner: int = 0, state: ListState | None = None
@@ -428,24 +429,24 @@ class PageButton(
         button = discord.ui.Button(custom_id=match.string)
         return cls(button, owner=owner, state=state)
 
-    async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
-        async def act() -> None:
-            if await _refused(interaction, self.owner):
-                return
-            lists = PaperLists.of(interaction.client)
-            if self.state is None or self.state.expired():
-                await lists.expire(interaction)
-            else:
-                await lists.turn(interaction, self.state)
-
-        await _guarded(interaction, act)
+    async def act(self, interaction: discord.Interaction) -> None:
+        if await _refused(interaction, self.owner):
+            return
+        lists = PaperLists.of(interaction.client)
+        if self.state is None or self.state.expired():
+            await lists.expire(interaction)
+        else:
+            await lists.turn(interaction, self.state)
 
 
 class OpenCard(
+    Guarded,
     discord.ui.DynamicItem[discord.ui.Select],
     template=PREFIX + r":open:(?P<owner>[0-9a-z]+):(?P<until>[0-9a-z]+)",
 ):
     """The select menu: sends the chosen paper's card, privately."""
+
+    where = "a paper list"
 
     def __init__(self, select: discord.ui.Select, *, owner: int = 0, until: int = 0) -> None:
         super().__init__(select)
@@ -459,27 +460,24 @@ class OpenCard(
         select = discord.ui.Select(custom_id=match.string)
         return cls(select, owner=int(match["owner"], 36), until=int(match["until"], 36))
 
-    async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
-        async def act() -> None:
-            if await _refused(interaction, self.owner):
-                return
-            lists = PaperLists.of(interaction.client)
-            if wall_clock() > self.until:
-                await lists.expire(interaction)
-                return
-            paper = None
-            values = self.item.values
-            try:
-                paper_id = normalize_arxiv_id(values[0]) if values else None
-            except InvalidPaperId:
-                paper_id = None
-            if paper_id:
-                paper = await get_paper(lists.services.store.reader, paper_id)
-            if paper is None:
-                await interaction.response.send_message(
-                    "That paper is no longer in paperboy's store.", ephemeral=True
-                )
-                return
-            await interaction.response.send_message(embed=render.paper_card(paper), ephemeral=True)
-
-        await _guarded(interaction, act)
+    async def act(self, interaction: discord.Interaction) -> None:
+        if await _refused(interaction, self.owner):
+            return
+        lists = PaperLists.of(interaction.client)
+        if wall_clock() > self.until:
+            await lists.expire(interaction)
+            return
+        paper = None
+        values = self.item.values
+        try:
+            paper_id = normalize_arxiv_id(values[0]) if values else None
+        except InvalidPaperId:
+            paper_id = None
+        if paper_id:
+            paper = await get_paper(lists.services.store.reader, paper_id)
+        if paper is None:
+            await interaction.response.send_message(
+                "That paper is no longer in paperboy's store.", ephemeral=True
+            )
+            return
+        await interaction.response.send_message(embed=render.paper_card(paper), ephemeral=True)

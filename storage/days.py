@@ -1,4 +1,21 @@
-"""Which Daily Papers days are complete: what the ingest job saw at each poll (day_polls)."""
+"""Which Daily Papers days are complete: what the ingest job saw at each poll (day_polls).
+
+Hugging Face's list of day D keeps growing after D ends in UTC (their day ends in US time, and
+papers are still added the next morning), and an answer can be empty or short while it does.
+So D is complete at the first successful poll where:
+
+- D is over in UTC (polls before 00:00 UTC of D + 1 don't count: the list is still growing);
+- this poll and the STABLE_POLLS - 1 before it returned the same papers, with no failed poll
+  between them (a failed poll breaks the streak);
+- the list is not empty, unless D is a Saturday or Sunday on which no poll ever found a paper;
+- the list is not smaller than the largest one any poll of D returned (a list that shrank is a
+  partial answer) — unless D ended more than SHRUNK_AFTER ago: then a shrunk list that stays the
+  same for the streak is taken as Hugging Face's final word, so a day is never lost for good.
+
+A complete day stays complete. Papers added to it later are posted by the digest as follow-ups
+(bot/digest.py); it sends them when the day is *settled* again: the same stable streak, on a
+list that grew.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +29,8 @@ import aiosqlite
 from storage.votes import from_iso, to_iso
 
 STABLE_POLLS = 2  # consecutive polls after the day's end that must agree
+SHRUNK_AFTER = timedelta(days=1)  # after the day's end: a stable shrunk list counts then
+WEEKEND = (5, 6)  # date.weekday() of Saturday and Sunday: Daily Papers may be empty then
 
 
 def day_end(day: date) -> datetime:
@@ -26,44 +45,53 @@ def paper_set_hash(paper_ids: Iterable[str]) -> str:
 @dataclass(frozen=True, slots=True)
 class DayState:
     day: date
-    papers: int
+    papers: int  # in the last successful poll
     stable_polls: int
     polled_at: datetime
     complete_at: datetime | None
+    settled: bool = False  # the last poll qualifies to complete the day (see the docstring)
+
+
+def _counts(day: date, papers: int, most: int, now: datetime) -> bool:
+    """Whether a poll returning `papers` papers (`most`: the most any poll of `day` returned,
+    this one included) may complete the day, given a stable streak."""
+    if papers == 0:
+        return most == 0 and day.weekday() in WEEKEND
+    return papers >= most or now >= day_end(day) + SHRUNK_AFTER
 
 
 async def record_poll(
     conn: aiosqlite.Connection, day: date, paper_ids: list[str], now: datetime
 ) -> DayState:
-    """Record a successful poll of `day`'s list (inside the caller's write transaction).
-
-    Polls before the day is over don't count towards completeness (the list is still growing);
-    after it, a poll returning the same set as the previous one adds to the streak and a
-    different set restarts it. A complete day stays complete.
-    """
+    """Record a successful poll of `day`'s list (inside the caller's write transaction) and
+    complete the day when the rules of the module docstring say so."""
     digest = paper_set_hash(paper_ids)
+    papers = len(set(paper_ids))
     rows = await conn.execute_fetchall(
-        "SELECT paper_set, stable_polls, complete_at FROM day_polls WHERE day = ?",
+        "SELECT paper_set, stable_polls, complete_at, most_papers FROM day_polls WHERE day = ?",
         (day.isoformat(),),
     )
-    previous_set, previous_streak, complete_at = rows[0] if rows else (None, 0, None)
+    previous_set, previous_streak, complete_at, most = rows[0] if rows else (None, 0, None, 0)
+    most = max(most, papers)
     if now < day_end(day):
         streak = 0
     elif digest == previous_set:
         streak = previous_streak + 1
     else:
         streak = 1
-    if complete_at is None and streak >= STABLE_POLLS:
+    settled = streak >= STABLE_POLLS and _counts(day, papers, most, now)
+    if complete_at is None and settled:
         complete_at = to_iso(now)
     await conn.execute(
-        "INSERT INTO day_polls (day, paper_set, papers, stable_polls, polled_at, complete_at)"
-        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (day) DO UPDATE SET"
+        "INSERT INTO day_polls"
+        " (day, paper_set, papers, stable_polls, polled_at, complete_at, most_papers)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (day) DO UPDATE SET"
         " paper_set = excluded.paper_set, papers = excluded.papers,"
         " stable_polls = excluded.stable_polls, polled_at = excluded.polled_at,"
-        " complete_at = excluded.complete_at",
-        (day.isoformat(), digest, len(set(paper_ids)), streak, to_iso(now), complete_at),
+        " complete_at = excluded.complete_at, most_papers = excluded.most_papers",
+        (day.isoformat(), digest, papers, streak, to_iso(now), complete_at, most),
     )
-    return DayState(day, len(set(paper_ids)), streak, now, from_iso(complete_at))
+    return DayState(day, papers, streak, now, from_iso(complete_at), settled)
 
 
 async def record_failed_poll(conn: aiosqlite.Connection, day: date) -> None:
@@ -81,3 +109,18 @@ async def latest_complete_day(db: aiosqlite.Connection) -> tuple[date, datetime]
         return None
     day, complete_at = rows[0]
     return date.fromisoformat(day), from_iso(complete_at)
+
+
+async def is_complete(db: aiosqlite.Connection, day: date) -> bool:
+    rows = await db.execute_fetchall(
+        "SELECT 1 FROM day_polls WHERE day = ? AND complete_at IS NOT NULL", (day.isoformat(),)
+    )
+    return bool(rows)
+
+
+async def listed_keys(db: aiosqlite.Connection, day: date) -> set[int]:
+    """The keys of the papers stored on `day`'s list (every poll's papers: lists only grow)."""
+    rows = await db.execute_fetchall(
+        "SELECT paper_pk FROM daily_entries WHERE day = ?", (day.isoformat(),)
+    )
+    return {pk for (pk,) in rows}

@@ -118,6 +118,18 @@ async def restart_post(conn: aiosqlite.Connection, channel_id: int, day: date) -
     )
 
 
+async def add_parts(
+    conn: aiosqlite.Connection, channel_id: int, day: date, plan: dict[str, Any]
+) -> bool:
+    """Give a posted digest a longer plan (a follow-up) and put it back to "posting", so its
+    new messages are sent, and resumed, like any post's. False if it was not posted."""
+    cursor = await conn.execute(
+        "UPDATE posts SET plan = ?, state = ? WHERE channel_id = ? AND day = ? AND state = ?",
+        (json.dumps(plan), POSTING, channel_id, day.isoformat(), POSTED),
+    )
+    return cursor.rowcount > 0
+
+
 async def record_message(
     conn: aiosqlite.Connection, channel_id: int, day: date, part: int, message_id: int, shown: str
 ) -> None:
@@ -187,6 +199,24 @@ async def posts_since(
             post = _post(row)
             found.setdefault(post.channel_id, []).append(post)
     return found
+
+
+async def posts_of_day(db: aiosqlite.Connection, day: date, *, state: str) -> list[Post]:
+    """Every channel's post of `day` in `state` (without their messages)."""
+    rows = await db.execute_fetchall(
+        f"SELECT {_COLUMNS} FROM posts WHERE day = ? AND state = ?", (day.isoformat(), state)
+    )
+    return [_post(row) for row in rows]
+
+
+async def retry_due_follow_ups(db: aiosqlite.Connection, now: datetime) -> list[Post]:
+    """Failed posts with a follow-up whose retry time has come (without their messages)."""
+    rows = await db.execute_fetchall(
+        f"SELECT {_COLUMNS} FROM posts WHERE state = ? AND retry_at <= ?"
+        " AND json_extract(plan, '$.follow_ups') IS NOT NULL ORDER BY started_at",
+        (FAILED, to_iso(now)),
+    )
+    return [_post(row) for row in rows]
 
 
 async def latest_posts(db: aiosqlite.Connection, channel_ids: list[int]) -> dict[int, Post]:

@@ -403,3 +403,29 @@ async def test_paperboy_run_connects_and_answers(tmp_path, monkeypatch):
             process.terminate()
             _, stderr = await asyncio.wait_for(process.communicate(), 20)
         assert TOKEN not in stderr.decode()
+
+
+def _paperboy_tasks() -> list[asyncio.Task]:
+    """The background tasks the bot started itself (their names start with "paperboy")."""
+    return [t for t in asyncio.all_tasks() if t.get_name().startswith("paperboy") and not t.done()]
+
+
+async def test_background_tasks_live_only_while_needed_and_end_with_the_bot(
+    tmp_path, sources, discord_endpoints
+):
+    guild = FakeGuild.create("Papers HQ", channels=["general"])
+    alice = guild.add_member(FakeUser.create("alice")).user
+    async with FakeDiscord(guilds=[guild], token=TOKEN) as fake:
+        settings = bot_settings(tmp_path, fake, sources, DEV_GUILD_ID=str(guild.id))
+        async with running_bot(settings, fake, corpus_lists=corpus()) as (bot, services):
+            await fake.wait_for_sync(guild)
+            await asyncio.wait_for(bot.wait_until_ready(), 10)
+            for _ in range(200):  # the start-up post check finds nothing to post
+                if not _paperboy_tasks():
+                    break
+                await asyncio.sleep(0.01)
+            assert _paperboy_tasks() == []  # idle: nothing waits for the bot's whole life
+            world = World(fake, guild, alice, alice, bot, services)
+            await (await world.slash("paper search", query="diffusion")).response()
+            assert [t.get_name() for t in _paperboy_tasks()] == ["paperboy-list-expiry"]
+        assert _paperboy_tasks() == []  # close() cancelled and awaited it

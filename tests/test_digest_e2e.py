@@ -2,7 +2,7 @@
 Face server, with time given by the test (a clock the bot reads; no waiting for real hours).
 
 The ingest and post-check jobs are scheduled far apart here; tests run a round of them
-themselves (`jobs.ingest()`, `jobs.post_due()`), as the scheduler would, at the time they set.
+themselves (`ingest.run()`, `jobs.post_due()`), as the scheduler would, at the time they set.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sqlite3
 import subprocess
 import sys
 from contextlib import asynccontextmanager
@@ -116,7 +117,7 @@ class World:
 
     async def ingest_at(self, hours: float) -> None:
         self.clock.at(hours)
-        await self.jobs.ingest()
+        await self.services.ingest.run()
 
     async def post_at(self, hours: float):
         self.clock.at(hours)
@@ -157,9 +158,8 @@ async def bot_running(world: World):
             await world.fake.wait_until_identified(identified + 1)
             await asyncio.wait_for(bot.wait_until_ready(), 10)
             world.bot, world.services = bot, services
-            jobs = bot.get_cog("Digest").jobs
             for _ in range(500):  # the start-up ingest round
-                if jobs.ingest_runs:
+                if services.ingest.runs:
                     break
                 await asyncio.sleep(0.01)
             yield world
@@ -365,10 +365,11 @@ async def test_filters_language_and_compact_format(world):
 
 async def test_an_empty_day_posts_nothing(world):
     await world.subscribe("general", "09:00", "UTC")
-    serve_day(world.sources, DAY, Reply.json([]))  # a weekend
-    await world.ingest_at(0.2)
-    await world.ingest_at(0.7)
-    await world.post_at(9.0)
+    saturday = date(2024, 1, 20)
+    serve_day(world.sources, saturday, Reply.json([]))  # no papers on a weekend day
+    await world.ingest_at(72.2)  # the 21st, 00:12 UTC
+    await world.ingest_at(72.7)
+    await world.post_at(81.0)
     assert world.posted("general") == []
     listing = await (await world.slash("digest list")).response()
     assert "nothing to post" in listing["data"]["embeds"][0]["fields"][0]["value"]
@@ -477,6 +478,12 @@ def _button(message: dict, custom_id: str) -> dict:
     raise AssertionError(f"no button {custom_id}")
 
 
+async def _vote(world: World, message: dict, custom_id: str, user: FakeUser) -> dict:
+    """Click a vote button; returns the private note, sent once the counts are edited in."""
+    click = await world.fake.click(message, custom_id=custom_id, user=user)
+    return (await click.wait_for_followups(1))[0]
+
+
 async def test_member_votes_update_the_card_and_survive_a_restart(world):
     await world.subscribe("general", "09:00", "UTC")
     await complete_day(world, count=2)
@@ -487,7 +494,7 @@ async def test_member_votes_update_the_card_and_survive_a_restart(world):
     assert _button(card_message, "card:2401.00101")["label"].startswith("1. Paper number 101")
 
     click = await world.fake.click(card_message, custom_id=up, user=world.admin)
-    assert (await click.response())["type"] == 7  # the message itself is updated
+    assert (await click.response())["type"] == 6  # acknowledged first, the counts edited in
     note = (await click.wait_for_followups(1))[0]
     assert note["flags"] & EPHEMERAL and "counted" in note["content"]
     assert _button(world.fake.message(card_message["id"]), up)["label"] == "1"
@@ -496,23 +503,18 @@ async def test_member_votes_update_the_card_and_survive_a_restart(world):
     await world.bot.close()
     async with bot_running(world):
         await world.fake.wait_for_sync(world.guild)
-        message = world.fake.message(card_message["id"])
-        await (await world.fake.click(message, custom_id=up, user=world.member)).response()
+        await _vote(world, world.fake.message(card_message["id"]), up, world.member)
         assert _button(world.fake.message(card_message["id"]), up)["label"] == "2"
         down = "vote:2401.00101:down"
-        message = world.fake.message(card_message["id"])
-        await (await world.fake.click(message, custom_id=down, user=world.member)).response()
+        await _vote(world, world.fake.message(card_message["id"]), down, world.member)
         updated = world.fake.message(card_message["id"])
         assert (_button(updated, up)["label"], _button(updated, down)["label"]) == ("1", "1")
-        again = await world.fake.click(updated, custom_id=up, user=world.admin)  # withdraw
-        await again.response()
-        assert "withdrawn" in (await again.wait_for_followups(1))[0]["content"]
+        assert "withdrawn" in (await _vote(world, updated, up, world.admin))["content"]
         final = world.fake.message(card_message["id"])
         assert (_button(final, up)["label"], _button(final, down)["label"]) == ("0", "1")
 
         # /paper top source: server ranks by these votes; 2401.00101 now has 0 - 1.
-        vote = await world.fake.click(final, custom_id="vote:2401.00102:up", user=world.member)
-        await vote.response()
+        await _vote(world, final, "vote:2401.00102:up", world.member)
         top = await (await world.slash("paper top", period="week", source="server")).response()
         ranked = top["data"]["embeds"][0]["description"]
         assert ranked.index("2401.00102") < ranked.index("2401.00101")
@@ -878,3 +880,218 @@ async def test_discord_py_refusing_to_wait_is_a_rate_limit_too(world):
     with pytest.raises(RateLimitedFailure) as caught:
         await world.bot.get_cog("Digest").poster._call(request())
     assert caught.value.retry_after == 42.0
+
+
+# --- when a day is complete, and papers added to it later ----------------------------------------
+
+
+async def test_empty_answers_after_midnight_do_not_post_an_empty_weekday(world):
+    await world.subscribe("general", "00:30", "UTC")
+    route = serve_day(world.sources, DAY, Reply.json([]))
+    for hours in (0.2, 0.7, 1.2):
+        await world.ingest_at(hours)
+        await world.post_at(hours + 0.05)
+    assert world.posted("general") == []
+    assert await get_post(world.services.store.reader, world.channel("general").id, DAY) is None
+    route.replies[:] = [Reply.json(hf_items(6))]
+    await world.ingest_at(1.7)
+    await world.ingest_at(2.2)
+    await world.post_at(2.25)
+    assert len(_embeds(world.posted("general")[1:])) == 6
+
+
+async def test_a_list_that_shrank_is_not_posted_short(world):
+    await world.subscribe("general", "00:30", "UTC")
+    route = serve_day(world.sources, DAY, Reply.json(hf_items(7)))
+    await world.ingest_at(0.2)
+    route.replies[:] = [Reply.json(hf_items(2))]  # a partial answer, twice
+    await world.ingest_at(0.7)
+    await world.ingest_at(1.2)
+    await world.post_at(1.25)
+    assert world.posted("general") == []
+    route.replies[:] = [Reply.json(hf_items(7))]
+    await world.ingest_at(1.7)
+    await world.ingest_at(2.2)
+    await world.post_at(2.25)
+    assert len(_embeds(world.posted("general")[1:])) == 7
+
+
+def _follow_ups(messages: list[dict]) -> list[dict]:
+    return [m for m in messages if (m["content"] or "").startswith("➕")]
+
+
+async def test_papers_added_after_the_digest_follow_up_once_within_each_channels_filters(world):
+    await world.subscribe("general", "09:00", "UTC")
+    await world.subscribe("seoul", "09:00", "UTC", min_votes=90)
+    await world.subscribe("berlin", "09:00", "UTC", format="compact")
+    route = serve_day(world.sources, DAY, Reply.json(hf_items(5)))  # 99 ... 95 upvotes
+    await world.ingest_at(0.2)
+    await world.ingest_at(0.7)
+    await world.post_at(9.0)
+    assert len(_embeds(world.posted("general")[1:])) == 5
+
+    # Hugging Face adds three papers the next morning: 150, 80 and 79 upvotes.
+    added = [*hf_items(1, first=50), *hf_items(2, first=120)]
+    route.replies[:] = [Reply.json(hf_items(5) + added)]
+    await world.ingest_at(10.0)
+    await world.post_at(10.05)
+    assert _follow_ups(world.posted("general")) == []  # the list is still changing
+    await world.ingest_at(10.5)  # the same list again: the day is settled
+    await world.post_at(10.55)
+
+    general = world.posted("general")
+    (note,) = _follow_ups(general)
+    assert note["content"].startswith("➕ **+3 papers added to Daily Papers — 2024-01-17**")
+    assert [c["title"].split(". ", 1)[0] for c in note["embeds"]] == ["6", "7", "8"]
+    assert note["embeds"][0]["url"] == "https://arxiv.org/abs/2401.00050"  # most upvoted first
+    assert _button(note, "vote:2401.00050:up")["label"] == "0"  # members can vote on them
+    (seoul_note,) = _follow_ups(world.posted("seoul"))  # at least 90 upvotes: only one
+    assert seoul_note["content"].startswith("➕ **+1 paper added")
+    assert [c["url"] for c in seoul_note["embeds"]] == ["https://arxiv.org/abs/2401.00050"]
+    (berlin_note,) = _follow_ups(world.posted("berlin"))  # compact: one more list
+    listing = berlin_note["embeds"][0]["description"]
+    assert all(f"2401.{n:05d}" in listing for n in (50, 120, 121))
+    assert "2401.00101" not in listing
+
+    # Exactly once: more rounds, a check running twice at once, nothing new is sent.
+    sends = len(world.fake.requests_to("POST", r"/channels/\d+/messages"))
+    await world.ingest_at(11.0)
+    await asyncio.gather(world.post_at(11.05), world.jobs.post_due())
+    await world.post_at(12.0)
+    assert len(world.fake.requests_to("POST", r"/channels/\d+/messages")) == sends
+    listing = await (await world.slash("digest list")).response()
+    fields = {f["name"]: f["value"] for f in listing["data"]["embeds"][0]["fields"]}
+    assert "posted, 8 papers" in fields["#general"]
+
+
+async def test_a_follow_up_interrupted_by_a_server_error_is_retried_and_sent_once(world):
+    await world.subscribe("general", "09:00", "UTC")
+    route = serve_day(world.sources, DAY, Reply.json(hf_items(2)))
+    await world.ingest_at(0.2)
+    await world.ingest_at(0.7)
+    await world.post_at(9.0)
+    route.replies[:] = [Reply.json(hf_items(9))]  # seven more: two follow-up messages
+    await world.ingest_at(10.0)
+    await world.ingest_at(10.5)
+    gate = world.fake.hold("POST", r"/channels/\d+/messages", after=1)
+    posting = asyncio.create_task(world.post_at(10.55))
+    await gate.wait_blocked()
+    world.fake.fail_next("POST", r"/channels/\d+/messages", 503)
+    gate.release()
+    await posting
+    # The newer day completes meanwhile; the follow-up of the 17th is still retried.
+    serve_day(world.sources, DAY + timedelta(days=1), Reply.json(hf_items(2, first=150)))
+    await world.ingest_at(24.2)
+    await world.ingest_at(24.7)
+    await world.post_at(24.75)  # the retry of the 17th's follow-up (due since 10:56)
+    messages = world.posted("general")
+    (note,) = _follow_ups(messages)
+    assert note["content"].startswith("➕ **+7 papers added")
+    assert len(_embeds(messages[messages.index(note) :])) == 7
+    await world.post_at(33.0)  # and the 18th at its time
+    assert world.posted("general")[-2]["content"].startswith("📰 **Daily Papers — 2024-01-18**")
+
+
+async def test_papers_added_three_days_later_are_not_posted(world):
+    await world.subscribe("general", "09:00", "UTC")
+    route = serve_day(world.sources, DAY, Reply.json(hf_items(2)))
+    await world.ingest_at(0.2)
+    await world.ingest_at(0.7)
+    await world.post_at(9.0)
+    route.replies[:] = [Reply.json(hf_items(4))]
+    await world.ingest_at(48.2)  # the 20th: the 17th is three days old
+    await world.ingest_at(48.7)
+    await world.post_at(48.75)
+    assert _follow_ups(world.posted("general")) == []
+
+
+async def test_posting_an_incomplete_day_says_so_and_the_rest_follows_when_it_is_complete(world):
+    route = serve_day(world.sources, DAY, Reply.json(hf_items(3)))
+    world.clock.at(-3.0)  # 21:00 UTC on the 17th: Hugging Face is still adding papers
+    await world.services.ingest.run()
+    posting = await world.slash("digest post", channel=world.channel("seoul"), date="2024-01-17")
+    first = await posting.response()
+    assert first["data"]["flags"] & EPHEMERAL
+    assert "not complete yet" in first["data"]["content"]
+    done = (await posting.wait_for_followups(1))[-1]
+    assert "Posted the digest of 2024-01-17" in done["content"]
+    assert len(_embeds(world.posted("seoul")[1:])) == 3
+
+    await world.subscribe("seoul", "09:00", "Asia/Seoul")
+    route.replies[:] = [Reply.json(hf_items(6))]
+    await world.ingest_at(0.2)
+    await world.ingest_at(0.7)  # complete now, with six papers
+    await world.post_at(0.75)
+    seoul = world.posted("seoul")
+    assert sum(1 for m in seoul if (m["content"] or "").startswith("📰")) == 1
+    (note,) = _follow_ups(seoul)
+    assert note["content"].startswith("➕ **+3 papers added")
+    assert len(_embeds(seoul[1:])) == 6
+
+
+# --- vote clicks that fail, or wait for the database ----------------------------------------------
+
+
+async def _posted_cards(world: World, count: int = 2) -> dict:
+    await world.subscribe("general", "09:00", "UTC")
+    await complete_day(world, count=count)
+    await world.post_at(9.0)
+    return world.posted("general")[1]
+
+
+async def test_a_vote_on_a_paper_gone_from_the_store_is_answered(world):
+    card_message = await _posted_cards(world)
+    with sqlite3.connect(world.settings.database_path) as db:  # an operator pruned the store
+        db.execute("DELETE FROM papers WHERE id = '2401.00101'")
+    click = await world.fake.click(card_message, custom_id="vote:2401.00101:up", user=world.member)
+    note = (await click.wait_for_followups(1))[0]
+    assert note["flags"] & EPHEMERAL
+    assert "no longer in paperboy's store" in note["content"]
+    assert _button(world.fake.message(card_message["id"]), "vote:2401.00101:up")["label"] == "0"
+
+
+async def test_a_vote_is_acknowledged_while_another_process_holds_the_write_lock(world):
+    card_message = await _posted_cards(world)
+    up = "vote:2401.00101:up"
+    other = sqlite3.connect(world.settings.database_path, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # e.g. a `paperboy fetch` writing a long range
+    try:
+        click = await world.fake.click(card_message, custom_id=up, user=world.member)
+        assert (await click.response())["type"] == 6  # answered while the lock is still held
+        assert _button(world.fake.message(card_message["id"]), up)["label"] == "0"
+    finally:
+        other.commit()
+        other.close()
+    note = (await click.wait_for_followups(1))[0]
+    assert "counted" in note["content"]
+    assert _button(world.fake.message(card_message["id"]), up)["label"] == "1"
+
+
+async def test_a_vote_that_cannot_get_the_write_lock_says_so_privately(world):
+    card_message = await _posted_cards(world)
+    async with world.services.store.write() as conn:
+        await conn.execute("PRAGMA busy_timeout = 100")  # rather than waiting the full 5 s
+    other = sqlite3.connect(world.settings.database_path, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        click = await world.fake.click(
+            card_message, custom_id="vote:2401.00101:up", user=world.member
+        )
+        note = (await click.wait_for_followups(1))[0]
+    finally:
+        other.rollback()
+        other.close()
+    assert note["flags"] & EPHEMERAL and "busy right now" in note["content"]
+    assert _button(world.fake.message(card_message["id"]), "vote:2401.00101:up")["label"] == "0"
+
+
+def test_a_full_disk_is_named_to_the_member_not_hidden(tmp_path):
+    from bot.app import user_message
+
+    db = sqlite3.connect(tmp_path / "tiny.db")
+    db.execute("CREATE TABLE t (x TEXT)")
+    db.execute("PRAGMA max_page_count = 2")  # the disk "fills" after two pages
+    with pytest.raises(sqlite3.OperationalError) as full:
+        for _ in range(100):
+            db.execute("INSERT INTO t VALUES (?)", ("x" * 1000,))
+    assert "disk is full" in user_message(full.value, "a test")

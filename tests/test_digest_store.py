@@ -76,10 +76,50 @@ async def test_a_growing_list_or_a_failed_poll_restarts_the_streak(store):
     assert (await _poll(store, ["a", "b"], END + timedelta(minutes=100))).complete_at is not None
 
 
-async def test_an_empty_day_completes_too(store):
-    await _poll(store, [], END + timedelta(minutes=1))
-    assert (await _poll(store, [], END + timedelta(minutes=31))).papers == 0
-    assert (await latest_complete_day(store.reader))[0] == DAY
+async def test_an_empty_answer_never_completes_a_weekday(store):
+    for minutes in (10, 40, 70, 24 * 60 * 3):
+        state = await _poll(store, [], END + timedelta(minutes=minutes))
+        assert state.complete_at is None and not state.settled
+    assert await latest_complete_day(store.reader) is None
+    assert DAY.weekday() == 2  # a Wednesday
+
+
+async def test_an_empty_weekend_day_completes_empty(store):
+    saturday = date(2024, 1, 20)
+    end = datetime(2024, 1, 21, tzinfo=UTC)
+    async with store.write() as conn:
+        await record_poll(conn, saturday, [], end + timedelta(minutes=10))
+        state = await record_poll(conn, saturday, [], end + timedelta(minutes=40))
+    assert state.complete_at == end + timedelta(minutes=40) and state.papers == 0
+    assert await latest_complete_day(store.reader) == (saturday, end + timedelta(minutes=40))
+
+
+async def test_an_empty_answer_after_papers_never_completes_even_a_weekend_day(store):
+    sunday = date(2024, 1, 21)
+    end = datetime(2024, 1, 22, tzinfo=UTC)
+    async with store.write() as conn:
+        await record_poll(conn, sunday, ["a"], end - timedelta(hours=3))  # before the end
+        for minutes in (10, 40, 70):
+            state = await record_poll(conn, sunday, [], end + timedelta(minutes=minutes))
+    assert state.complete_at is None
+
+
+async def test_a_list_that_shrank_does_not_complete_the_day_until_a_day_later(store):
+    await _poll(store, ["a", "b", "c"], END + timedelta(minutes=10))
+    for minutes in (40, 70, 100):  # Hugging Face answers with part of the list, twice or more
+        assert (await _poll(store, ["a"], END + timedelta(minutes=minutes))).complete_at is None
+    # The full list is back: that completes the day as usual.
+    await _poll(store, ["a", "b", "c"], END + timedelta(minutes=130))
+    whole = await _poll(store, ["a", "b", "c"], END + timedelta(minutes=160))
+    assert whole.complete_at == END + timedelta(minutes=160)
+
+
+async def test_a_shrunk_list_that_stays_completes_a_day_after_the_day_ended(store):
+    await _poll(store, ["a", "b", "c"], END + timedelta(minutes=10))
+    await _poll(store, ["a", "b"], END + timedelta(hours=23))
+    assert (await _poll(store, ["a", "b"], END + timedelta(hours=23.5))).complete_at is None
+    late = await _poll(store, ["a", "b"], END + timedelta(hours=24))
+    assert late.complete_at == END + timedelta(hours=24)
 
 
 # --- local times ------------------------------------------------------------------------------
@@ -186,7 +226,7 @@ def test_cards_are_packed_within_discord_limits_even_for_huge_papers():
         abstract="A very long abstract sentence. " * 300,
         authors=[f"Author {i}" for i in range(400)],
     )
-    plan = make_plan(DAY, 12, huge, DigestOptions())
+    plan = make_plan(DAY, [p.id for p in huge], huge, DigestOptions())
     assert plan["parts"][0] == []
     assert [pid for part in plan["parts"][1:] for pid in part] == [p.id for p in huge]
     by_id = {p.id: p for p in huge}
@@ -200,7 +240,8 @@ def test_cards_are_packed_within_discord_limits_even_for_huge_papers():
 
 def test_compact_digest_lists_linked_titles_with_votes():
     papers = _papers(20)
-    plan = make_plan(DAY, 25, papers, DigestOptions(format="compact", top=20))
+    listed = [p.id for p in papers] + [f"2401.{n:05d}" for n in range(900, 905)]
+    plan = make_plan(DAY, listed, papers, DigestOptions(format="compact", top=20))
     assert [len(p) for p in plan["parts"]] == [0, COMPACT_PER_MESSAGE, 5]
     rendered = render_part(plan, 2, {p.id: p for p in papers}, None)
     (embed,) = rendered.embeds
@@ -212,4 +253,4 @@ def test_compact_digest_lists_linked_titles_with_votes():
 
 
 def test_an_empty_day_has_no_messages():
-    assert make_plan(DAY, 0, [], DigestOptions())["parts"] == []
+    assert make_plan(DAY, [], [], DigestOptions())["parts"] == []
