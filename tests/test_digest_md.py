@@ -237,6 +237,182 @@ def test_crlf_bom_and_trailing_whitespace_are_accepted() -> None:
     assert paper.summaries[0].bullets == ["kept bullet"]
 
 
+# --- forms the public archive of these digests really uses ----------------------------------
+
+
+def test_unknown_vote_is_none_not_zero() -> None:
+    unknown, zero = only_list(parse_digest_file(FIXTURES / "vote-unknown.md")).papers
+
+    assert (unknown.id, unknown.upvotes) == ("2405.20001", None)
+    assert (zero.id, zero.upvotes) == ("2405.20002", 0)
+    assert unknown.authors == ["Hana Seo", "Tomas Virtanen"]
+    assert unknown.image_url == "https://example.org/thumbs/2405.20001.png"
+
+
+def test_unknown_vote_renders_as_no_line_and_stays_unknown() -> None:
+    lists = parse_digest_file(FIXTURES / "vote-unknown.md")
+
+    text = render_digest(lists)
+
+    assert "Vote: -" not in text and "Vote: 0" in text
+    assert [p.upvotes for p in only_list(parse_digest(text)).papers] == [None, 0]
+
+
+def test_every_video_form_is_the_papers_video() -> None:
+    papers = only_list(parse_digest_file(FIXTURES / "video-forms.md")).papers
+
+    assert [(p.id, p.video_url, p.image_url) for p in papers] == [
+        ("2312.03001", "https://example.org/clips/2312.03001.mp4", None),  # [Watch Video]url
+        ("2312.03002", "https://example.org/clips/2312.03002.mp4", None),  # <video src='...'>
+        (
+            "2312.03003",
+            "https://example.org/clips/2312.03003.webm",  # <video src="..."> after an image
+            "https://example.org/thumbs/2312.03003.png",
+        ),
+        ("2312.03004", "https://example.org/clips/2312.03004.mp4", None),  # <div><video> alone
+    ]
+    assert [p.upvotes for p in papers] == [12, None, 3, 1]
+    assert papers[1].authors == ["Priya Raman"]
+
+
+def test_authors_as_a_python_list_are_the_names_exactly() -> None:
+    listed, empty, tidied = only_list(parse_digest_file(FIXTURES / "authors-list.md")).papers
+
+    assert listed.authors == [
+        "Ines Duarte",
+        "Kofi Mensah",
+        "Aoife O'Malley",
+        "Pablo Ruiz, Jr.",
+        'Dana "DJ" O\'Neil',
+    ]
+    assert empty.authors == []
+    # The same tidying as the comma form: repeats and sign-only names go, spaces are squeezed.
+    assert tidied.authors == ["Li Wei", "Sun Yu"]
+
+
+def test_authors_the_comma_form_cannot_hold_render_as_a_list() -> None:
+    lists = parse_digest_file(FIXTURES / "authors-list.md")
+
+    text = render_digest(lists)
+
+    assert (
+        "Authors: ['Ines Duarte', 'Kofi Mensah', \"Aoife O'Malley\", 'Pablo Ruiz, Jr.', "
+        "'Dana \"DJ\" O\\'Neil']\n"
+    ) in text
+    assert "Authors: Li Wei, Sun Yu\n" in text  # the comma form whenever it reads back the same
+    assert parse_digest(text) == lists
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        ["Smith, John", "Ada Quill"],
+        ["[Bot] Helper", "Ada Quill"],  # a comma form starting with '[' would read as a list
+    ],
+)
+def test_render_then_parse_keeps_awkward_author_names(names: list[str]) -> None:
+    lists = [DailyList(day=date(2024, 3, 14), papers=[Paper("2403.08101", "T", authors=names)])]
+
+    papers = only_list(parse_digest(render_digest(lists))).papers
+
+    assert papers[0].authors == names
+
+
+def test_sub_items_numbered_items_and_wrapped_lines_join_their_bullet() -> None:
+    bare, numbered, terms = only_list(parse_digest_file(FIXTURES / "nested-items.md")).papers
+
+    # The oldest layout: no image, vote or author line, no blank lines, indented sub-items.
+    assert bare == Paper(
+        id="2408.15001",
+        title="Four Features of a Small Framework",
+        summaries=[
+            Summary(
+                "ko",
+                "digest",
+                [
+                    "이 프레임워크는 네 가지 특징이 있다: (1) 여러 응용에 쓸 수 있다. "
+                    "(2) 여러 모델을 묶는다.",
+                    "코드는 공개되어 있다.",
+                ],
+            )
+        ],
+    )
+    assert numbered.summaries[0].bullets == [
+        "**What's New**: 새로운 정책 생성기를 제안합니다.",
+        "**Technical Details**: 주요 기여는 다음과 같습니다: "
+        "1) 정책을 잠재 표현으로 바꾸는 인코더를 제안했습니다. 2) 행동 임베딩을 학습합니다.",
+        "**Performance Highlights**: 세 가지 작업에서 더 좋았습니다.",
+    ]
+    assert numbered.upvotes == 6 and numbered.authors == ["Noor Haddad", "Elif Demir"]
+    assert terms.summaries[0].bullets == [
+        "**Technical Details**: 모델의 특징은 다음과 같습니다: "
+        "1. **Tokenizer**: 10만 단어 크기의 BPE 토크나이저를 씁니다. "
+        "2. **Attention**: 그룹 쿼리 어텐션을 씁니다.",
+        "**Scaling**: 로그 형태가 잘 맞습니다: "
+        "x=log10(size), y=log10(error), size는 [10^3, 10^9] 사이입니다.",
+        "**Performance Highlights**: 비슷한 크기의 모델보다 좋았습니다.",
+    ]
+
+
+def test_an_indented_wrapped_line_joins_its_bullet() -> None:
+    text = HEAD + PAPER + "- a bullet\n  wrapped onto a second line\n- next\n"
+
+    paper = only_list(parse_digest(text)).papers[0]
+
+    assert paper.summaries[0].bullets == ["a bullet wrapped onto a second line", "next"]
+
+
+def test_two_sections_for_one_day_are_one_day() -> None:
+    lists = parse_digest_file(FIXTURES / "repeated-day.md")
+
+    daily = only_list(lists)
+    assert daily.day == date(2024, 10, 28)
+    first, twice, unknown_later, second = daily.papers
+    assert [p.id for p in daily.papers] == ["2410.28001", "2410.28002", "2410.28003", "2410.28004"]
+    assert first.authors == ["Marta Kowalska", "Yusuf Adeyemi"]
+    assert second.authors == ["Lea Fischer"] and second.upvotes == 3
+    # Listed in both runs: first place, and what the second run gives replaces the first's...
+    assert twice.upvotes == 9
+    assert twice.image_url == "https://example.org/thumbs/2410.28002.png"
+    assert twice.summaries == [
+        Summary("ko", "digest", ["***What's New***: 두 번째 실행의 요약입니다."])
+    ]
+    # ... while what it lacks is kept, and an unknown count never erases a known one.
+    assert twice.authors == ["Chen Jie", "Rosa Almeida"]
+    assert unknown_later.upvotes == 7
+    assert unknown_later.summaries[0].bullets == [
+        "***What's New***: 첫 번째 실행에서 투표 수가 있었습니다."
+    ]
+    assert render_digest(lists).count("## Daily Papers") == 1
+
+
+def test_a_repeated_day_keeps_its_first_place_among_other_days() -> None:
+    text = (
+        "## Daily Papers (2024-10-27)\n### [A](https://arxiv.org/abs/2410.27001)\n"
+        "## Daily Papers (2024-10-28)\n### [B](https://arxiv.org/abs/2410.28011)\n"
+        "## Daily Papers (2024-10-27)\n### [C](https://arxiv.org/abs/2410.27002)\n"
+        "### [B on the 27th](https://arxiv.org/abs/2410.28011)\n"
+    )
+
+    lists = parse_digest(text)
+
+    assert [(d.day.day, [p.title for p in d.papers]) for d in lists] == [
+        (27, ["A", "C", "B on the 27th"]),
+        (28, ["B"]),
+    ]
+
+
+def test_avatar_images_are_not_the_papers_picture() -> None:
+    papers = only_list(parse_digest_file(FIXTURES / "avatar-image.md")).papers
+
+    assert [p.image_url for p in papers] == [
+        None,
+        None,
+        "https://example.org/thumbs/2407.04003.png",
+    ]
+    assert [p.upvotes for p in papers] == [11, 4, 2]
+
+
 # --- detect_language ---------------------------------------------------------------------------
 
 
@@ -265,6 +441,13 @@ def test_detect_language(text: str, language: str) -> None:
 
 HEAD = "## Daily Papers (2024-03-10)\n\n"
 PAPER = "### [A Paper](https://arxiv.org/abs/2403.05001)\n\n"
+FIELDS = (
+    "an image '![](<url>)', '[Watch Video](<url>)', a '<video src=...>' tag, 'Vote: <number>', "
+    "'Authors: <names>' or a '- ' bullet"
+)
+AUTHOR_LIST = "a Python list of quoted names such as \"Authors: ['A. Name', 'B. Name']\""
+MORE = "more text of the bullet above, a '- ' bullet or the next paper heading"
+NEXT = "a '- ' bullet or the next paper heading"
 
 
 @pytest.mark.parametrize(
@@ -297,12 +480,6 @@ PAPER = "### [A Paper](https://arxiv.org/abs/2403.05001)\n\n"
             id="other-section",
         ),
         pytest.param(
-            HEAD + PAPER + "## Daily Papers (2024-03-10)\n",
-            "t.md:5: expected one section per day, "
-            "found a second section for 2024-03-10 (first on line 1)",
-            id="duplicate-day",
-        ),
-        pytest.param(
             HEAD + "### A title without a link\n",
             "t.md:3: expected '### [Title](https://arxiv.org/abs/<id>)', "
             "found '### A title without a link'",
@@ -328,12 +505,12 @@ PAPER = "### [A Paper](https://arxiv.org/abs/2403.05001)\n\n"
         ),
         pytest.param(
             HEAD + PAPER + "Vote: many\n",
-            "t.md:5: expected 'Vote: <number>', found 'Vote: many'",
+            "t.md:5: expected 'Vote: <number>' or 'Vote: -', found 'Vote: many'",
             id="vote-not-a-number",
         ),
         pytest.param(
             HEAD + PAPER + "Vote: -3\n",
-            "t.md:5: expected 'Vote: <number>', found 'Vote: -3'",
+            "t.md:5: expected 'Vote: <number>' or 'Vote: -', found 'Vote: -3'",
             id="negative-vote",
         ),
         pytest.param(
@@ -359,12 +536,6 @@ PAPER = "### [A Paper](https://arxiv.org/abs/2403.05001)\n\n"
             id="two-videos",
         ),
         pytest.param(
-            HEAD + PAPER + '<div><video controls src="https://example.org/a.mp4"></video></div>\n',
-            "t.md:5: expected '[Watch Video](<url>)' before the '<div><video ...>' line, "
-            "found '<div><video controls src=\"https://example.org/a.mp4\"></video></div>'",
-            id="video-tag-without-link",
-        ),
-        pytest.param(
             HEAD
             + PAPER
             + "[Watch Video](https://example.org/a.mp4)\n"
@@ -386,15 +557,8 @@ PAPER = "### [A Paper](https://arxiv.org/abs/2403.05001)\n\n"
         ),
         pytest.param(
             HEAD + PAPER + "Some stray prose.\n",
-            "t.md:5: expected an image '![](<url>)', '[Watch Video](<url>)', 'Vote: <number>', "
-            "'Authors: <names>' or a '- ' bullet, found 'Some stray prose.'",
+            f"t.md:5: expected {FIELDS}, found 'Some stray prose.'",
             id="stray-text",
-        ),
-        pytest.param(
-            HEAD + PAPER + "- a bullet\n  wrapped onto a second line\n",
-            "t.md:6: expected a '- ' bullet or the next paper heading, "
-            "found '  wrapped onto a second line'",
-            id="continuation-line",
         ),
         pytest.param(
             HEAD + PAPER + "- a bullet\n\nVote: 3\n",
@@ -413,6 +577,170 @@ PAPER = "### [A Paper](https://arxiv.org/abs/2403.05001)\n\n"
             "found no Daily Papers section (the file is empty)",
             id="blank-lines-only",
         ),
+        # Broken inputs near the forms the archive uses: still refused.
+        pytest.param(
+            HEAD + PAPER + "Vote: abc\n",
+            "t.md:5: expected 'Vote: <number>' or 'Vote: -', found 'Vote: abc'",
+            id="vote-letters",
+        ),
+        pytest.param(
+            HEAD + PAPER + "Vote: --\n",
+            "t.md:5: expected 'Vote: <number>' or 'Vote: -', found 'Vote: --'",
+            id="vote-two-dashes",
+        ),
+        pytest.param(
+            HEAD + PAPER + "Vote: -\n\nVote: 4\n",
+            "t.md:7: expected one 'Vote:' line per paper, found another (first on line 5)",
+            id="unknown-vote-then-a-count",
+        ),
+        pytest.param(
+            HEAD + PAPER + "Authors: ['unterminated\n",
+            f't.md:5: expected {AUTHOR_LIST}, found "Authors: [\'unterminated"',
+            id="author-list-unterminated",
+        ),
+        pytest.param(
+            HEAD + PAPER + "Authors: ['Ada Quill', ['Bo Chen']]\n",
+            f"t.md:5: expected {AUTHOR_LIST}, found \"Authors: ['Ada Quill', ['Bo Chen']]\"",
+            id="author-list-nested",
+        ),
+        pytest.param(
+            HEAD + PAPER + "Authors: ['Ada Quill', 42]\n",
+            f"t.md:5: expected {AUTHOR_LIST}, found \"Authors: ['Ada Quill', 42]\"",
+            id="author-list-number",
+        ),
+        pytest.param(
+            HEAD + PAPER + "Authors: ['Ada Quill' 'Bo Chen']\n",
+            f"t.md:5: expected {AUTHOR_LIST}, found \"Authors: ['Ada Quill' 'Bo Chen']\"",
+            id="author-list-missing-comma",
+        ),
+        pytest.param(
+            HEAD + PAPER + "Authors: [f'{x}']\n",
+            f"t.md:5: expected {AUTHOR_LIST}, found \"Authors: [f'{{x}}']\"",
+            id="author-list-f-string",
+        ),
+        pytest.param(
+            HEAD + PAPER + "Authors: ['bad \\d escape']\n",
+            f"t.md:5: expected {AUTHOR_LIST}, found \"Authors: ['bad \\\\d escape']\"",
+            id="author-list-bad-escape",
+        ),
+        pytest.param(
+            HEAD + PAPER + "Authors: [Ada Quill, Bo Chen]\n",
+            f"t.md:5: expected {AUTHOR_LIST}, found 'Authors: [Ada Quill, Bo Chen]'",
+            id="author-list-unquoted",
+        ),
+        pytest.param(
+            HEAD
+            + PAPER
+            + "[Watch Video]https://example.org/a.mp4\n"
+            + "<video src='https://example.org/b.mp4'></video>\n",
+            "t.md:6: expected the video URL of line 5, found 'https://example.org/b.mp4'",
+            id="bare-link-then-other-video-tag",
+        ),
+        pytest.param(
+            HEAD
+            + PAPER
+            + "<video src='https://example.org/a.mp4'></video>\n"
+            + "[Watch Video](https://example.org/a.mp4)\n",
+            "t.md:6: expected one video per paper, found another (first on line 5)",
+            id="video-tag-then-link",
+        ),
+        pytest.param(
+            HEAD + PAPER + "[Watch Video]clip.mp4\n",
+            f"t.md:5: expected {FIELDS}, found '[Watch Video]clip.mp4'",
+            id="bare-link-not-a-url",
+        ),
+        pytest.param(
+            HEAD + PAPER + "<video src='https://example.org/a.mp4\"></video>\n",
+            f"t.md:5: expected {FIELDS}, found '<video src=\\'https://example.org/a.mp4\"></video>'",
+            id="video-tag-mismatched-quotes",
+        ),
+        pytest.param(
+            HEAD + PAPER + "<video src=''></video>\n",
+            f"t.md:5: expected {FIELDS}, found \"<video src=''></video>\"",
+            id="video-tag-empty-url",
+        ),
+        pytest.param(
+            HEAD + PAPER + "<video src='https://example.org/a.mp4'>\n",
+            f"t.md:5: expected {FIELDS}, found \"<video src='https://example.org/a.mp4'>\"",
+            id="video-tag-unclosed",
+        ),
+        pytest.param(
+            HEAD + PAPER + '<div><video src="https://example.org/a.mp4"></video>\n',
+            f"t.md:5: expected {FIELDS}, "
+            "found '<div><video src=\"https://example.org/a.mp4\"></video>'",
+            id="video-tag-div-unclosed",
+        ),
+        pytest.param(
+            HEAD + PAPER + "  - (1) a sub-item before any bullet\n",
+            f"t.md:5: expected {FIELDS}, found '  - (1) a sub-item before any bullet'",
+            id="sub-item-before-bullets",
+        ),
+        pytest.param(
+            HEAD + PAPER + "1) a numbered item before any bullet\n",
+            f"t.md:5: expected {FIELDS}, found '1) a numbered item before any bullet'",
+            id="numbered-before-bullets",
+        ),
+        pytest.param(
+            HEAD + PAPER + "- a bullet\n\n  - (1) a sub-item after a blank line\n",
+            f"t.md:7: expected {NEXT}, found '  - (1) a sub-item after a blank line'",
+            id="sub-item-after-blank",
+        ),
+        pytest.param(
+            HEAD + PAPER + "- a bullet\n\nSome stray prose.\n",
+            f"t.md:7: expected {NEXT}, found 'Some stray prose.'",
+            id="prose-after-blank",
+        ),
+        pytest.param(
+            HEAD + PAPER + "-\nwrapped after an empty bullet\n",
+            f"t.md:6: expected {NEXT}, found 'wrapped after an empty bullet'",
+            id="continuation-of-empty-bullet",
+        ),
+        pytest.param(
+            HEAD + PAPER + "- a bullet\nVote: 3\n",
+            f"t.md:6: expected {MORE}, found 'Vote: 3'",
+            id="vote-right-after-bullet",
+        ),
+        pytest.param(
+            HEAD + PAPER + "- a bullet\nAuthors: Ada Quill\n",
+            f"t.md:6: expected {MORE}, found 'Authors: Ada Quill'",
+            id="authors-right-after-bullet",
+        ),
+        pytest.param(
+            HEAD + PAPER + "- a bullet\n<video src='https://example.org/a.mp4'></video>\n",
+            f"t.md:6: expected {MORE}, found \"<video src='https://example.org/a.mp4'></video>\"",
+            id="video-right-after-bullet",
+        ),
+        pytest.param(
+            HEAD + PAPER + "- a bullet\n![](https://example.org/a.png)\n",
+            f"t.md:6: expected {MORE}, found '![](https://example.org/a.png)'",
+            id="image-right-after-bullet",
+        ),
+        pytest.param(
+            HEAD + PAPER + "- a bullet\n#### Notes\n",
+            f"t.md:6: expected {MORE}, found '#### Notes'",
+            id="other-heading-right-after-bullet",
+        ),
+        pytest.param(
+            HEAD + PAPER + "- a bullet\n---\n",
+            f"t.md:6: expected {MORE}, found '---'",
+            id="rule-right-after-bullet",
+        ),
+        pytest.param(
+            HEAD + PAPER + "- a bullet\n> a quote\n",
+            f"t.md:6: expected {MORE}, found '> a quote'",
+            id="quote-right-after-bullet",
+        ),
+        pytest.param(
+            HEAD + PAPER + "- a bullet\n* another list\n",
+            f"t.md:6: expected {MORE}, found '* another list'",
+            id="other-list-marker-right-after-bullet",
+        ),
+        pytest.param(
+            HEAD + PAPER + "## Daily Papers (2024-03-10)\n\n" + PAPER + PAPER,
+            "t.md:9: expected each paper once per section, "
+            "found 2403.05001 again (first on line 7)",
+            id="repeated-day-repeats-a-paper-in-its-own-section",
+        ),
     ],
 )
 def test_broken_digest_is_rejected_with_line_and_reason(text: str, message: str) -> None:
@@ -429,7 +757,7 @@ def test_error_parts_and_types() -> None:
     error = caught.value
     assert isinstance(error, ValueError) and isinstance(error, SourceError)
     assert (error.source, error.line) == ("<string>", 5)
-    assert error.expected == "'Vote: <number>'"
+    assert error.expected == "'Vote: <number>' or 'Vote: -'"
     assert error.found == "'Vote: lots'"
 
 
@@ -455,7 +783,9 @@ def test_file_errors_name_the_file() -> None:
     with pytest.raises(DigestFormatError) as caught:
         parse_digest_file(FIXTURES / "broken" / "bad-vote.md")
 
-    assert str(caught.value) == "bad-vote.md:7: expected 'Vote: <number>', found 'Vote: many'"
+    assert str(caught.value) == (
+        "bad-vote.md:7: expected 'Vote: <number>' or 'Vote: -', found 'Vote: many'"
+    )
 
 
 def test_file_that_is_not_utf8() -> None:
@@ -531,7 +861,6 @@ def test_render_nothing() -> None:
 @pytest.mark.parametrize(
     ("paper", "message"),
     [
-        (Paper(id="2403.08001", title="T", authors=["Smith, John"]), "contains ', '"),
         (Paper(id="2403.08001", title="T", upvotes=-1), "negative vote count"),
         (Paper(id="2403.08001", title=" \n "), "empty title"),
         (Paper(id="2403.08001", title="T", image_url="https://x.org/a b.png"), "whitespace"),
