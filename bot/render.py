@@ -9,8 +9,18 @@ one of a few helpers before it reaches Discord:
   in message content (the bot also sends ``AllowedMentions.none()``; this is defence in depth).
 - ``escape_text`` escapes Discord markdown, including ``[ ] ( )`` so a title can't close the masked
   link it sits in, for titles, author names and labels.
-- Summary bullets keep their markdown (bold, code, masked links) but are flattened to one line and
-  have unbalanced delimiters escaped, so one bullet can't format, hide or swallow the next.
+- Summary bullets keep their inline markdown (bold, code) but are flattened to one line and have
+  unbalanced delimiters escaped, so one bullet can't format, hide or swallow the next.
+- Masked links in data (``[text](https://…)`` in a summary, a bullet or an abstract) are never
+  passed on: ``_unmask_links`` shows them as ``text (https://…)``, the address in plain sight
+  (just the address when the text is the address, just the text when the address is not a web
+  one), and ``_break_links`` then puts a zero-width space into every ``](`` left, so no masked
+  link can form from data at all, whatever its spelling (``<…>``, a title, nested or escaped
+  brackets). The only masked links in our output are our own: fixed labels ("PDF", "arXiv") and
+  paper titles, escaped, linking to the paper's own pages.
+- A title that contains an address (``https://…``, ``www.``) is not made a link label, on a list
+  line or as a card's linked title: its visible text would be an address other than where the link
+  goes. It is shown as text, with an ``arXiv`` link beside it instead.
 - URLs must be http(s); ``( ) [ ] < >`` and spaces are percent-encoded inside ``(...)``.
 
 Lengths are fitted by construction: each part gets a budget, text is cut with ``truncate`` (never
@@ -19,11 +29,14 @@ so an escape is never split and the escaped result still fits.
 
 Design choices, visible to users:
 
-- Upvotes read ``▲ 21`` (Hugging Face's own arrow, short enough for list lines); unknown is ``▲ –``
-  in lists and ``–`` on a card.
-- A card's summary goes in the **description** (full width, room for a few bullets in any script),
-  under a bold label saying where it came from: ``Summary (ko, digest)``, ``AI summary (Hugging
-  Face)`` or ``From the abstract``. At most ``MAX_BULLETS`` bullets of ``BULLET_LIMIT`` characters.
+- Upvotes read ``▲ 21`` (Hugging Face's own arrow, short enough for list lines); an unknown count
+  is ``▲ —`` in lists and menus and ``—`` on a card, never 0. A paper carrying ``member_votes``
+  (``(up, down)``, see storage.lists.MemberVotedPaper: the server-top list) is listed with those,
+  ``👍 3 · 👎 1``, instead of Hugging Face's count.
+- A card's summary goes in the **description** (full width, room for several bullets in any
+  script), under a bold label saying where it came from: ``Summary (ko, digest)``, ``AI summary
+  (Hugging Face)`` or ``From the abstract``. Every bullet that fits is shown, each cut to
+  ``BULLET_LIMIT`` characters; when some don't fit, a last line says ``… +3 more bullets``.
 - The paper's picture is the embed **image** (large, below the fields): Daily Papers thumbnails are
   wide, and a thumbnail would squeeze the text column. Embeds can't play video, so a video paper
   gets a ``▶ Video`` link in the Links field, and still shows its picture when it has one.
@@ -35,6 +48,7 @@ Design choices, visible to users:
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
@@ -96,8 +110,10 @@ CHOICE_NAME_LIMIT = 100  # app_commands.Choice name (1-100)
 ELLIPSIS = "…"
 ZWSP = "\u200b"
 COLOUR = discord.Colour(0xFFD21E)  # Hugging Face yellow
-MAX_BULLETS = 5
 BULLET_LIMIT = 400
+MIN_BULLET = 20  # a bullet cut shorter than this is not shown ("• A…" says nothing)
+BULLET_INPUT = 4 * BULLET_LIMIT  # characters of a bullet read at most (the rest can't show)
+UNKNOWN = "—"  # an unknown count
 ABSTRACT_SENTENCES = 3
 ABSTRACT_CHARS = 600  # stop adding abstract sentences past this many characters
 CARD_AUTHORS = 20  # names shown on a card before "… +N more"
@@ -217,10 +233,12 @@ _LONE_STAR = re.compile(r"(?<![*\\])\*(?!\*)")
 
 
 def _contain_bullet(text: str) -> str:
-    """A summary bullet with its inline markdown kept, but unable to affect anything after it."""
+    """A summary bullet with its inline markdown kept, but unable to affect anything after it,
+    and without masked links (see ``_unmask_links`` and ``_break_links``)."""
     text = _BULLET_MARKER.sub("", collapse_whitespace(text))
     if text.count("`") % 2:
         text = text.replace("`", "\\`")
+    text = _unmask_links(text)  # again: a code span undone above may have held one
     for delimiter in _DELIMITERS:
         if text.count(delimiter) % 2:
             text = text.replace(delimiter, "".join("\\" + c for c in delimiter))
@@ -228,7 +246,123 @@ def _contain_bullet(text: str) -> str:
         text = _LONE_STAR.sub(r"\\*", text)
     if (len(text) - len(text.rstrip("\\"))) % 2:
         text += "\\"  # a final lone backslash would escape whatever follows the bullet
-    return defuse_mentions(text)
+    return _break_links(defuse_mentions(text))
+
+
+_BACKTICKS = re.compile(r"`+")
+_SPECIAL = re.compile(r"[\\`\[\]!]")  # what _unmask_links looks at; the rest is copied
+# After "](": a destination, <bracketed> or bare (one level of parentheses), an optional title.
+_LINK_DESTINATION = re.compile(
+    r"""\s*(?:<(?P<angle>[^<>\n]*)>|(?P<bare>(?:[^\s()\\]|\\.|\((?:[^\s()\\]|\\.)*\))*))"""
+    r"""(?:\s+(?:"[^"]*"|'[^']*'|\([^()]*\)))?\s*\)"""
+)
+_ESCAPE = re.compile(r"\\([^0-9A-Za-z\s])")
+_SCHEME = re.compile(r"^(?:https?://)?(?:www\.)?", re.IGNORECASE)
+_LINK_DEPTH = 8  # links inside links' text rewritten this deep
+
+
+def _skip(text: str, index: int) -> int | None:
+    """Where an escape (``\\x``) or a code span (or an unclosed run of backticks) starting at
+    `index` ends; None when none starts there."""
+    char = text[index]
+    if char == "\\":
+        return index + 2
+    if char == "`":  # inline code: a run of backticks up to the next run just as long
+        run = _BACKTICKS.match(text, index)
+        assert run is not None
+        closing = _closing_backticks(run.end() - index).search(text, run.end())
+        return closing.end() if closing else run.end()
+    return None
+
+
+@functools.lru_cache(maxsize=32)
+def _closing_backticks(width: int) -> re.Pattern[str]:
+    return re.compile(rf"(?<!`)`{{{width}}}(?!`)")
+
+
+def _bracket_pairs(text: str) -> dict[int, int]:
+    """{index of "[": index of its "]"} outside escapes and code spans, in one pass."""
+    pairs: dict[int, int] = {}
+    open_brackets: list[int] = []
+    index = 0
+    while special := _SPECIAL.search(text, index):
+        index = special.start()
+        if (after := _skip(text, index)) is not None:
+            index = after
+            continue
+        if text[index] == "[":
+            open_brackets.append(index)
+        elif text[index] == "]" and open_brackets:
+            pairs[open_brackets.pop()] = index
+        index += 1
+    return pairs
+
+
+def _comparable(text: str) -> str:
+    return _SCHEME.sub("", _ESCAPE.sub(r"\1", text).strip()).rstrip("/").casefold()
+
+
+def _shown_link(label: str, destination: str) -> str:
+    """What a masked link from data becomes: 'text (https://…)', the address alone when the
+    text is the address (or empty), the text alone when the address is not a web address."""
+    label = label.strip()
+    url = _web_url(destination)
+    if url is None:
+        return label
+    shown = quote(url, safe=_URL_SAFE)  # "(" ")" encoded: Discord's autolink ends at the ")"
+    if not label or _comparable(label) == _comparable(url):
+        return shown
+    return f"{label} ({shown})"
+
+
+def _unmask_links(text: str) -> str:
+    """Markdown with every masked link ``[text](url)`` (and image ``![text](url)``) rewritten by
+    ``_shown_link``; escapes and code spans are kept as they are. Links nested in a link's text
+    are rewritten too, a few levels deep (deeper ones are left to ``_break_links``)."""
+    if "](" not in text:
+        return text  # no link (the usual case)
+    pairs = _bracket_pairs(text)
+
+    def rewrite(start: int, end: int, depth: int) -> str:
+        out: list[str] = []
+        index = start
+        while index < end:
+            special = _SPECIAL.search(text, index, end)
+            if special is None:
+                out.append(text[index:end])
+                break
+            out.append(text[index : special.start()])
+            index = special.start()
+            if (after := _skip(text, index)) is not None:
+                out.append(text[index : min(after, end)])
+                index = after
+                continue
+            opening = index + 1 if text[index] == "!" else index
+            close = pairs.get(opening, end)
+            if close < end and text.startswith("(", close + 1) and depth < _LINK_DEPTH:
+                limit = min(end, close + 2 + MAX_URL + 400)  # bounded: no quadratic rescans
+                match = _LINK_DESTINATION.match(text, close + 2, limit)
+                if match is not None:
+                    angle, bare = match["angle"], match["bare"]
+                    destination = _ESCAPE.sub(r"\1", angle if angle is not None else bare)
+                    label = rewrite(opening + 1, close, depth + 1)
+                    out.append(_shown_link(label, destination))
+                    index = match.end()
+                    continue
+            out.append(text[index])
+            index += 1
+        return "".join(out)
+
+    return rewrite(0, len(text), 0)
+
+
+def _break_links(text: str) -> str:
+    """A zero-width space inside every ``](``: no masked link can be made of what is left."""
+    return text.replace("](", "]" + ZWSP + "(")
+
+
+# An address in a title: it must not be the visible text of a link to somewhere else.
+_ADDRESS = re.compile(r"[a-z][a-z0-9+.-]*://|\bwww\.", re.IGNORECASE)
 
 
 def _web_url(url: str | None) -> str | None:
@@ -256,8 +390,18 @@ def _link(label: str, url: str) -> str:
 
 
 def votes_text(upvotes: int | None) -> str:
-    """'▲ 21', or '▲ –' when the count is unknown."""
-    return f"▲ {'–' if upvotes is None else upvotes}"
+    """'▲ 21', or '▲ —' when the count is unknown."""
+    return f"▲ {UNKNOWN if upvotes is None else upvotes}"
+
+
+def _listed_votes(paper: Paper) -> str:
+    """A list's count for `paper`: the server's '👍 3 · 👎 1' when it carries `member_votes`
+    (the server-top list), else Hugging Face's '▲ 21'."""
+    member_votes = getattr(paper, "member_votes", None)
+    if member_votes is not None:
+        up, down = member_votes
+        return f"👍 {up} · 👎 {down}"
+    return votes_text(paper.upvotes)
 
 
 def _count(number: int) -> str:
@@ -333,8 +477,13 @@ def _pick_summary(paper: Paper, language: str | None) -> tuple[str, list[str]] |
     return f"Summary ({language_label}, {source})", chosen.bullets
 
 
+def _more_bullets(count: int) -> str:
+    return f"\n… +{count} more bullet{'' if count == 1 else 's'}"
+
+
 def _summary_block(paper: Paper, language: str | None, budget: int) -> str | None:
-    """The description: a bold source label and up to MAX_BULLETS bullets, at most `budget` long."""
+    """The description, at most `budget` long: a bold source label, then every bullet that fits
+    (each at most BULLET_LIMIT), then '… +N more bullets' for those that don't."""
     picked = _pick_summary(paper, language)
     if picked is None:
         return None
@@ -342,12 +491,23 @@ def _summary_block(paper: Paper, language: str | None, budget: int) -> str | Non
     text = f"**{label}**"
     if len(text) > budget:
         return None
-    bullets = [b for b in raw_bullets if collapse_whitespace(b)][:MAX_BULLETS]
-    for raw in bullets:
-        room = min(BULLET_LIMIT, budget - len(text) - len("\n• "))
-        if room < 20:  # not even a stub of a bullet fits; stop rather than show "• A…"
-            break
-        text += "\n• " + _fit(raw, room, _contain_bullet)
+    # Links are rewritten before cutting, so a cut can't leave half a link behind.
+    bullets = [
+        b
+        for raw in raw_bullets
+        if (b := _unmask_links(truncate(collapse_whitespace(raw), BULLET_INPUT)).strip())
+    ]
+    for index, bullet in enumerate(bullets):
+        later = len(bullets) - index - 1
+        room = budget - len(text) - len("\n• ") - (len(_more_bullets(later)) if later else 0)
+        shown = _fit(bullet, BULLET_LIMIT, _contain_bullet)
+        if len(shown) > room and index == 0 and room >= MIN_BULLET:
+            shown = _fit(bullet, room, _contain_bullet)  # the first bullet, shortened to fit
+        if len(shown) > room or not shown:
+            # The previous round kept room for this very line.
+            more = _more_bullets(len(bullets) - index)
+            return text + more if len(text) + len(more) <= budget else text
+        text += "\n• " + shown
     return text
 
 
@@ -373,9 +533,10 @@ def _code_url(repo: str | None) -> str | None:
     return _web_url(repo)
 
 
-def _links_text(paper: Paper, video_url: str | None, limit: int) -> str:
-    """PDF · Hugging Face · ▶ Video · Code ★stars · Project page, as many as fit in `limit`."""
-    links = [_link("PDF", paper.pdf_url), _link("Hugging Face", paper.hf_url)]
+def _links_text(paper: Paper, video_url: str | None, limit: int, *, arxiv: bool = False) -> str:
+    """(arXiv ·) PDF · Hugging Face · ▶ Video · Code ★stars · Project page, as many as fit."""
+    links = [_link("arXiv", paper.arxiv_url)] if arxiv else []
+    links += [_link("PDF", paper.pdf_url), _link("Hugging Face", paper.hf_url)]
     if video_url:
         links.append(_link("▶ Video", video_url))
     if code := _code_url(paper.github_repo):
@@ -405,16 +566,19 @@ def paper_card(
 
     The description holds the summary in `language` when the paper has one (any stored summary
     when `language` is None), else Hugging Face's AI summary, else the first sentences of the
-    abstract, labelled by source. `rank` prefixes the title ("3. "), as in a digest. The result
-    always satisfies every Discord embed limit (``len(embed) <= 6000``).
+    abstract, labelled by source. `rank` prefixes the title ("3. "), as in a digest. The title
+    links to arXiv, unless it contains an address: then the Links field starts with arXiv. The
+    result always satisfies every Discord embed limit (``len(embed) <= 6000``).
     """
     prefix = f"{rank}. " if rank is not None else ""
     title = prefix + (
         _plain(paper.title, TITLE_LIMIT - len(prefix)) or _plain(paper.id, TITLE_LIMIT)
     )
-    embed = discord.Embed(title=title, url=paper.arxiv_url, colour=COLOUR)
+    linked = not _ADDRESS.search(paper.title)
+    embed = discord.Embed(title=title, url=paper.arxiv_url if linked else None, colour=COLOUR)
 
-    embed.add_field(name="Upvotes", value="–" if paper.upvotes is None else f"▲ {paper.upvotes}")
+    votes = UNKNOWN if paper.upvotes is None else f"▲ {paper.upvotes}"
+    embed.add_field(name="Upvotes", value=votes)
     if paper.days:
         embed.add_field(name="Listed", value=_days_text(paper.days))
     elif paper.published_at is not None:
@@ -431,7 +595,9 @@ def paper_card(
     if image_url and is_video_url(image_url):  # a clip stored as the picture: link it instead
         video_url, image_url = video_url or image_url, None
     embed.add_field(
-        name="Links", value=_links_text(paper, video_url, FIELD_VALUE_LIMIT), inline=False
+        name="Links",
+        value=_links_text(paper, video_url, FIELD_VALUE_LIMIT, arxiv=not linked),
+        inline=False,
     )
     if image_url:
         embed.set_image(url=image_url)
@@ -461,17 +627,21 @@ def _first_author(paper: Paper, limit: int = LIST_AUTHOR_CHARS) -> str:
 def paper_line(paper: Paper, rank: int, *, title_limit: int = TITLE_LIMIT) -> str:
     """'`1.` [Title](arXiv URL) — ▲ 21 · First Author +3', the title cut to `title_limit`.
 
-    Safe in message content as well as in embeds (markdown escaped, mentions defused); in content,
-    send with ``suppress_embeds=True`` to avoid link previews.
+    A title containing an address is not a link: '`1.` Title · [arXiv](URL) — ▲ 21 · …'. The
+    count is the server's '👍 3 · 👎 1' for a paper carrying `member_votes`. Safe in message
+    content as well as in embeds (markdown escaped, mentions defused); in content, send with
+    ``suppress_embeds=True`` to avoid link previews.
     """
     title = _plain(paper.title, title_limit) or _plain(paper.id, title_limit)
-    return _line(paper, rank, title)
+    return _line(paper, rank, title, linked=not _ADDRESS.search(paper.title))
 
 
-def _line(paper: Paper, rank: int, title: str) -> str:
+def _line(paper: Paper, rank: int, title: str, *, linked: bool) -> str:
     author = _first_author(paper)
     tail = f" · {author}" if author else ""
-    return f"`{rank}.` {_link(title, paper.arxiv_url)} — {votes_text(paper.upvotes)}{tail}"
+    link = _link(title if linked else "arXiv", paper.arxiv_url)
+    head = link if linked else f"{title} · {link}"
+    return f"`{rank}.` {head} — {_listed_votes(paper)}{tail}"
 
 
 def _share(lengths: list[int], total: int) -> list[int]:
@@ -505,12 +675,16 @@ def paper_list_page(
     embed = discord.Embed(title=_plain(title, TITLE_LIMIT) or None, colour=COLOUR)
     if papers:
         titles = [collapse_whitespace(p.title) or p.id for p in papers]
-        fixed = [len(_line(p, first_rank + i, "")) for i, p in enumerate(papers)]
+        linked = [not _ADDRESS.search(t) for t in titles]
+        fixed = [
+            len(_line(p, first_rank + i, "", linked=link))
+            for i, (p, link) in enumerate(zip(papers, linked, strict=True))
+        ]
         room = DESCRIPTION_LIMIT - sum(fixed) - (len(papers) - 1)
         budgets = _share([len(escape_text(t)) for t in titles], room)
         lines = [
-            _line(p, first_rank + i, _fit(t, b, escape_text))
-            for i, (p, t, b) in enumerate(zip(papers, titles, budgets, strict=True))
+            _line(p, first_rank + i, _fit(t, b, escape_text), linked=link)
+            for i, (p, t, b, link) in enumerate(zip(papers, titles, budgets, linked, strict=True))
         ]
         embed.description = "\n".join(lines)
     else:
@@ -533,7 +707,7 @@ def select_options(papers: Iterable[Paper]) -> list[discord.SelectOption]:
         label = truncate(collapse_whitespace(paper.title), SELECT_LABEL_LIMIT) or paper.id
         author = collapse_whitespace(paper.authors[0]) if paper.authors else ""
         more = f" +{len(paper.authors) - 1}" if len(paper.authors) > 1 else ""
-        description = votes_text(paper.upvotes) + (f" · {author}" if author else "")
+        description = _listed_votes(paper) + (f" · {author}" if author else "")
         # Labels and descriptions are shown as plain text: no markdown, no mentions to defuse.
         description = truncate(description, SELECT_DESCRIPTION_LIMIT - len(more)) + more
         options.append(discord.SelectOption(label=label, value=paper.id, description=description))

@@ -15,8 +15,7 @@ from bot.app import PaperBot, Services, UserError
 from bot.lookup import fetch_and_store
 from bot.models import InvalidPaperId, Paper, normalize_arxiv_id, parse_day
 from cogs.views import PAGE_SIZE, ListKind, OpenCard, Page, PageButton, PaperLists, register
-from storage.lists import day_page, list_papers, top_page
-from storage.member_votes import top_by_members
+from storage.lists import day_page, list_papers, server_top_page, top_page
 from storage.papers import get_paper, latest_day, recent_days
 from storage.search import papers_by_author, search_papers, suggest_authors, suggest_titles
 from storage.votes import trending as upvote_gains
@@ -86,11 +85,12 @@ async def _ranked_page(services: Services, rows: list[tuple[int, int]]) -> Page:
 
 
 async def _server_top_page(services: Services, argument: str, offset: int) -> Page:
+    """The server's members' favourites; each paper carries its 👍/👎 counts for the list."""
     guild_id, first, last = _server_period(argument)
-    rows = await top_by_members(
+    papers = await server_top_page(
         services.store.reader, guild_id, first, last, limit=PAGE_SIZE + 1, offset=offset
     )
-    return await _ranked_page(services, rows)
+    return Page(papers[:PAGE_SIZE], len(papers) > PAGE_SIZE)
 
 
 async def _trending_page(services: Services, since: str, offset: int) -> Page:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 
 import aiosqlite
@@ -17,6 +18,16 @@ _AUTHORS_JSON = (
     " JOIN authors a ON a.id = pa.author_id WHERE pa.paper_pk = p.pk ORDER BY pa.position))"
 )
 _COLUMNS = f"p.id, p.title, p.upvotes, {_AUTHORS_JSON}"
+
+
+@dataclass(slots=True)
+class MemberVotedPaper(Paper):
+    """A paper on the server-top list, with the server's members' (👍, 👎) votes on it.
+
+    bot.render lists such a paper with these counts instead of Hugging Face's upvotes.
+    """
+
+    member_votes: tuple[int, int] = (0, 0)
 
 
 def _paper(paper_id: str, title: str, upvotes: int | None, authors: str) -> Paper:
@@ -63,3 +74,32 @@ async def top_page(
         (since.isoformat(), until.isoformat(), limit, offset),
     )
     return [_paper(*row) for row in rows]
+
+
+async def server_top_page(
+    db: aiosqlite.Connection, guild_id: int, since: date, until: date, *, limit: int, offset: int
+) -> list[MemberVotedPaper]:
+    """Papers listed on a day in [since, until] that the server's members voted on, with their
+    (👍, 👎) counts, ranked as storage.member_votes.top_by_members ranks them: 👍 minus 👎, then
+    the number of votes, then the paper stored last."""
+    rows = await db.execute_fetchall(
+        "WITH page AS MATERIALIZED (SELECT v.paper_pk AS pk, sum(v.vote) AS score,"
+        "  count(*) AS voters, sum(v.vote = 1) AS up, sum(v.vote = -1) AS down"
+        "  FROM member_votes v WHERE v.guild_id = ?1 AND v.paper_pk IN"
+        "   (SELECT paper_pk FROM daily_entries WHERE day BETWEEN ?2 AND ?3)"
+        "  GROUP BY v.paper_pk ORDER BY score DESC, voters DESC, v.paper_pk DESC"
+        "  LIMIT ?4 OFFSET ?5)"
+        f" SELECT {_COLUMNS}, page.up, page.down FROM page JOIN papers p ON p.pk = page.pk"
+        " ORDER BY page.score DESC, page.voters DESC, page.pk DESC",
+        (guild_id, since.isoformat(), until.isoformat(), limit, offset),
+    )
+    return [
+        MemberVotedPaper(
+            id=paper_id,
+            title=title,
+            upvotes=upvotes,
+            authors=json.loads(authors),
+            member_votes=(up, down),
+        )
+        for paper_id, title, upvotes, authors, up, down in rows
+    ]

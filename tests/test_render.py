@@ -22,7 +22,6 @@ from bot.render import (
     FIELD_NAME_LIMIT,
     FIELD_VALUE_LIMIT,
     FOOTER_LIMIT,
-    MAX_BULLETS,
     SELECT_DESCRIPTION_LIMIT,
     SELECT_LABEL_LIMIT,
     SELECT_OPTIONS_LIMIT,
@@ -36,7 +35,9 @@ from bot.render import (
     paper_list_page,
     select_options,
     truncate,
+    votes_text,
 )
+from storage.lists import MemberVotedPaper
 
 # Anything Discord would turn into a ping or a channel/role/user/command link.
 LIVE_MENTION = re.compile(r"@everyone|@here|<@[!&]?\d+>|<#\d+>|</[^<>]+:\d+>", re.IGNORECASE)
@@ -170,15 +171,17 @@ def test_a_300_character_title_is_cut_to_256_with_an_ellipsis() -> None:
     assert embed.url == "https://arxiv.org/abs/2401.00001"
 
 
-def test_60_bullets_of_900_characters_show_a_few_trimmed_bullets() -> None:
+def test_60_bullets_of_900_characters_show_what_fits_and_count_the_rest() -> None:
     bullets = [f"Bullet {i} " + "x" * 890 for i in range(60)]
     paper = make_paper(summaries=[Summary("en", "digest", bullets)])
     embed = paper_card(paper)
     assert_within_discord_limits(embed)
     shown = bullets_of(embed)
-    assert len(shown) == MAX_BULLETS
-    assert [b.split(" ")[1] for b in shown] == ["0", "1", "2", "3", "4"]
+    assert len(shown) >= 9  # a card has room for nine trimmed bullets at least
+    assert [b.split(" ")[1] for b in shown] == [str(i) for i in range(len(shown))]
     assert all(len(b) <= BULLET_LIMIT and b.endswith("…") for b in shown)
+    last = (embed.description or "").split("\n")[-1]
+    assert last == f"… +{60 - len(shown)} more bullets"
 
 
 def test_the_worst_case_paper_still_fits_6000() -> None:
@@ -208,7 +211,7 @@ def test_a_paper_with_only_id_and_title_still_has_votes_links_and_id() -> None:
     assert data["url"] == "https://arxiv.org/abs/2401.08541"
     assert "description" not in data
     assert "image" not in data and "thumbnail" not in data
-    assert field(embed, "Upvotes") == "–"
+    assert field(embed, "Upvotes") == "—"
     assert field(embed, "Authors") is None and field(embed, "Listed") is None
     assert field(embed, "Links") == (
         "[PDF](https://arxiv.org/pdf/2401.08541) · "
@@ -240,8 +243,8 @@ def test_a_hostile_title_neither_pings_nor_breaks_out_of_the_card() -> None:
     assert unescaped(embed.title or "", "[") == 0 and unescaped(embed.title or "", "](") == 0
     authors = field(embed, "Authors") or ""
     assert unescaped(authors, "[") == 0 and unescaped(authors, "(") == 0
-    # Summary markdown is the author's own and is kept.
-    assert "• **bold** [ok](https://x.org)" in (embed.description or "")
+    # Summary markdown is the author's own and is kept; a link shows where it goes.
+    assert "• **bold** ok (https://x.org)" in (embed.description or "")
 
 
 def test_a_hostile_title_stays_inside_its_link_on_a_list_page_and_in_content() -> None:
@@ -353,10 +356,15 @@ def test_links_show_code_with_stars_and_project_page_and_drop_unsafe_urls() -> N
 
 def test_unknown_upvotes_show_as_a_dash_everywhere() -> None:
     paper = make_paper(upvotes=None)
-    assert field(paper_card(paper), "Upvotes") == "–"
-    assert "— ▲ – · Ada Lovelace +1" in paper_line(paper, 1)
-    assert select_options([paper])[0].description == "▲ – · Ada Lovelace +1"
-    assert field(paper_card(make_paper(upvotes=0)), "Upvotes") == "▲ 0"
+    assert field(paper_card(paper), "Upvotes") == "—"
+    assert paper_line(paper, 1).endswith(") — ▲ — · Ada Lovelace +1")
+    page = paper_list_page([paper], title="Day", page=1, pages=1, first_rank=1, total=1)
+    assert (page.description or "").endswith(") — ▲ — · Ada Lovelace +1")
+    assert select_options([paper])[0].description == "▲ — · Ada Lovelace +1"
+    assert votes_text(None) == "▲ —"
+    for text in (field(paper_card(paper), "Upvotes"), paper_line(paper, 1), votes_text(None)):
+        assert "0" not in text.replace("2401.00001", "")
+    assert field(paper_card(make_paper(upvotes=0)), "Upvotes") == "▲ 0"  # a real zero stays
 
 
 def test_listed_days_are_discord_long_date_timestamps_in_order() -> None:
@@ -536,3 +544,164 @@ def test_help_embed_with_too_many_commands_stays_within_limits() -> None:
     embed = help_embed(commands)
     assert_within_discord_limits(embed)
     assert (embed.description or "").endswith(" more") and "… and " in (embed.description or "")
+
+
+# --- masked links from the data (issue 8) ------------------------------------------------------
+
+EVIL = "https://evil.example/login"
+
+
+@pytest.mark.parametrize(
+    ("bullet", "shown"),
+    [
+        (f"Code in [our repo]({EVIL}).", f"Code in our repo ({EVIL})."),
+        (f"See [the demo](<{EVIL}>)", f"See the demo ({EVIL})"),
+        (f'See [the demo]( {EVIL} "a title")', f"See the demo ({EVIL})"),
+        (f"See [the demo]({EVIL} 'a title')", f"See the demo ({EVIL})"),
+        (f"[a [nested] label]({EVIL})", f"a [nested] label ({EVIL})"),
+        (f"[[x]({EVIL})](https://other.example)", f"x ({EVIL}) (https://other.example)"),
+        (f"[https://github.com/real/repo]({EVIL})", f"https://github.com/real/repo ({EVIL})"),
+        ("[https://github.com/o/r](https://github.com/o/r/)", "https://github.com/o/r/"),
+        (f"[]({EVIL}) and [ ]({EVIL})", f"{EVIL} and {EVIL}"),
+        (f"![a picture]({EVIL}.png)", f"a picture ({EVIL}.png)"),
+        (f"[te\\]xt]({EVIL})", f"te\\]xt ({EVIL})"),
+        (f"\\\\[text]({EVIL})", f"\\\\text ({EVIL})"),  # an escaped backslash, then a link
+        ("[run](javascript:alert(1)) it", "run it"),  # not a web address: the text alone
+        (
+            "[wiki](https://en.wikipedia.org/wiki/A_(b))",
+            "wiki (https://en.wikipedia.org/wiki/A_%28b%29)",
+        ),
+        ("[Re] Reproducing [12] and [3, 4]", "[Re] Reproducing [12] and [3, 4]"),  # not links
+    ],
+)
+def test_a_masked_link_in_a_summary_shows_its_address(bullet: str, shown: str) -> None:
+    embed = paper_card(make_paper(ai_summary=bullet))
+    assert_within_discord_limits(embed)
+    assert bullets_of(embed) == [shown]
+
+
+@pytest.mark.parametrize(
+    "bullet",
+    [
+        f"\\[text]({EVIL})",  # an escaped bracket: "[text]" is plain text, "(…)" too
+        f"[a\\]({EVIL})",  # Discord ignores escapes inside a link's label
+        f"`code [x]({EVIL})` after",  # in code: shown as written
+        f"[unclosed ({EVIL}) [text]]({EVIL}",
+        f"https://x.org/`<[a]({EVIL})`",  # an address that ends early, then a "code span"
+    ],
+)
+def test_no_masked_link_can_be_made_from_a_summary(bullet: str) -> None:
+    for paper in (make_paper(ai_summary=bullet), make_paper(abstract=bullet + " Second.")):
+        embed = paper_card(paper)
+        assert_within_discord_limits(embed)
+        assert "](" not in (embed.description or "")
+        visible = (embed.description or "").replace("\u200b", "")
+        assert EVIL.removeprefix("https://") in visible  # still shown, as text
+
+
+def test_random_markdown_never_makes_a_masked_link_and_always_fits() -> None:
+    rng = random.Random(8)
+    pieces = ["[", "]", "(", ")", "<", ">", "\\", "`", "**", "!", " ", "x", '"', EVIL, "]("]
+    for _ in range(1500):
+        bullets = ["".join(rng.choice(pieces) for _ in range(rng.randrange(1, 40)))]
+        bullets *= rng.randrange(1, 4)
+        paper = make_paper(summaries=[Summary("en", "digest", bullets)], title=bullets[0])
+        embed = paper_card(paper)
+        assert_within_discord_limits(embed)
+        assert "](" not in (embed.description or "")
+        line = paper_line(paper, 1)
+        assert unescaped(line, "](") == 1  # ours, to the paper
+
+
+def test_a_title_showing_an_address_is_not_the_label_of_a_link() -> None:
+    paper = make_paper(title="https://good.example/x: a benchmark")
+    embed = paper_card(paper)
+    assert_within_discord_limits(embed)
+    assert embed.url is None and embed.title == "https://good.example/x: a benchmark"
+    assert (field(embed, "Links") or "").startswith(
+        "[arXiv](https://arxiv.org/abs/2401.00001) · [PDF]("
+    )
+    line = paper_line(paper, 4)
+    assert line == (
+        "`4.` https://good.example/x: a benchmark · [arXiv](https://arxiv.org/abs/2401.00001)"
+        " — ▲ 21 · Ada Lovelace +1"
+    )
+    page = paper_list_page(
+        [paper, make_paper(2, title="Visit www.good.example"), make_paper(3)],
+        title="Mixed", page=1, pages=1, first_rank=1, total=3,
+    )  # fmt: skip
+    lines = (page.description or "").split("\n")
+    assert [unescaped(x, "](") for x in lines] == [1, 1, 1]
+    assert "[arXiv](" in lines[0] and "[arXiv](" in lines[1]
+    assert lines[2].startswith("`3.` [Paper number 3](https://arxiv.org/abs/2401.00003)")
+    assert paper_card(make_paper()).url == "https://arxiv.org/abs/2401.00001"
+
+
+# --- bullets: all that fit, and how many more (issue 8) -----------------------------------------
+
+
+def test_nine_bullets_are_all_shown() -> None:
+    bullets = [f"Bullet {n} " + "y" * 380 for n in range(9)]  # the reference digest's most
+    embed = paper_card(make_paper(summaries=[Summary("ko", "digest", bullets)]))
+    assert_within_discord_limits(embed)
+    assert bullets_of(embed) == bullets
+    assert "more bullet" not in (embed.description or "")
+
+
+def test_bullets_that_do_not_fit_are_counted() -> None:
+    bullets = [f"Bullet {n} " + "y" * 390 for n in range(12)]
+    crowded = make_paper(
+        title="T" * 300,
+        summaries=[Summary("en", "digest", bullets)],
+        authors=[f"{'N' * 90}{i}" for i in range(500)],  # the longest Authors field
+        days=[date(2024, 1, d) for d in range(1, 32)],
+        github_repo="https://github.com/" + "g" * 400,
+        project_page="https://example.org/" + "p" * 400,
+        video_url="https://example.org/" + "v" * 300 + ".mp4",
+        organization="O" * 5000,
+    )
+    embed = paper_card(crowded)
+    assert_within_discord_limits(embed)
+    shown = bullets_of(embed)
+    assert 9 <= len(shown) < 12 and shown == bullets[: len(shown)]  # nine fit even here
+    hidden = 12 - len(shown)
+    assert (embed.description or "").endswith(
+        f"\n… +{hidden} more bullet{'' if hidden == 1 else 's'}"
+    )
+
+
+def test_one_bullet_too_many_says_bullet() -> None:
+    bullets = [f"Bullet {n} " + "y" * 390 for n in range(11)]  # 10 fit in 4096, 11 do not
+    embed = paper_card(make_paper(authors=[], summaries=[Summary("en", "digest", bullets)]))
+    assert_within_discord_limits(embed)
+    assert len(bullets_of(embed)) == 10
+    assert (embed.description or "").endswith("\n… +1 more bullet")
+
+
+def test_any_number_of_bullets_fits_and_adds_up() -> None:
+    rng = random.Random(9)
+    for _ in range(200):
+        count = rng.randrange(1, 30)
+        bullets = [f"B{n} " + "z" * rng.randrange(1, 900) for n in range(count)]
+        authors = [f"Author {i}" for i in range(rng.choice([1, 30, 400]))]
+        embed = paper_card(make_paper(authors=authors, summaries=[Summary("en", "d", bullets)]))
+        assert_within_discord_limits(embed)
+        shown = bullets_of(embed)
+        last = (embed.description or "").split("\n")[-1]
+        match = re.fullmatch(r"… \+(\d+) more bullets?", last)
+        assert len(shown) + (int(match.group(1)) if match else 0) == count
+
+
+# --- the server's own votes on the server-top list (issue 8) ----------------------------------
+
+
+def test_a_paper_with_member_votes_is_listed_with_them() -> None:
+    voted = MemberVotedPaper(
+        id="2401.00007", title="Voted", authors=["Ada"], upvotes=150, member_votes=(3, 1)
+    )
+    line = paper_line(voted, 1)
+    assert line == "`1.` [Voted](https://arxiv.org/abs/2401.00007) — 👍 3 · 👎 1 · Ada"
+    page = paper_list_page([voted], title="Top", page=1, pages=1, first_rank=1, total=1)
+    assert page.description == line
+    assert select_options([voted])[0].description == "👍 3 · 👎 1 · Ada"
+    assert field(paper_card(voted), "Upvotes") == "▲ 150"  # its card is the paper's own
