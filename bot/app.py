@@ -25,6 +25,7 @@ from bot.errors import UserError
 from bot.ingest import Ingest
 from bot.lookup import Sources, http_client
 from bot.models import InvalidPaperId
+from bot.options import OptionRefused, check_options
 from bot.sources import NotFound, SourceError
 from storage.db import Store, open_store
 from storage.search import QueryHasNoWords
@@ -99,7 +100,40 @@ def user_message(error: Exception, where: str) -> str:
     return "Something went wrong on our side; it has been logged."
 
 
-class PaperTree(app_commands.CommandTree):
+class OptionCheckedTree(app_commands.CommandTree):
+    """A command tree that refuses option values Discord would refuse (see check_options)
+    before any command runs: with a private reply to a command, no choices to an autocomplete.
+    """
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        data: Any = interaction.data or {}
+        if data.get("type", 1) != 1:  # context menus: no options
+            return True
+        autocomplete = interaction.type is discord.InteractionType.autocomplete
+        try:
+            command, options = self._get_app_command_options(data)
+        except app_commands.AppCommandError:
+            return True  # an unknown command: the tree reports it as it always does
+        except Exception:
+            command, options = None, None  # not even shaped like a command
+        try:
+            if not isinstance(command, app_commands.Command):
+                raise OptionRefused("This command arrived malformed; it was not run.")
+            check_options(command, options, autocomplete=autocomplete)
+        except OptionRefused as refused:
+            log.info("refused an interaction of user %s: %s", interaction.user.id, refused)
+            if autocomplete:
+                try:
+                    await interaction.response.autocomplete([])
+                except discord.HTTPException:
+                    log.warning("could not answer a refused autocomplete (expired?)")
+            else:  # answered here: a malformed interaction may not even name its command
+                await reply_ephemeral(interaction, user_message(refused, "the option check"))
+            return False
+        return True
+
+
+class PaperTree(OptionCheckedTree):
     """The one error path: user mistakes become a short ephemeral reply, the rest is logged."""
 
     async def on_error(

@@ -6,14 +6,19 @@ every call checks it again: a server can change who sees a command.
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import logging
+import math
 import re
+import sqlite3
+from collections.abc import Awaitable, Callable
 from datetime import date, time
 from functools import cache
-from typing import Literal
+from typing import Literal, TypeVar
 from zoneinfo import available_timezones
 
+import aiosqlite
 import discord
 from discord import app_commands
 from discord.ext import commands
@@ -36,10 +41,14 @@ from storage.days import is_complete, latest_complete_day
 from storage.papers import latest_day
 from storage.posts import FAILED, POSTED, get_post, latest_posts
 from storage.subscriptions import (
+    LANGUAGE,
+    MIN_VOTES_MAX,
+    TOP_MAX,
     Subscription,
+    Unreadable,
     delete_subscription,
     get_subscription,
-    guild_subscriptions,
+    guild_subscription_rows,
     save_subscription,
 )
 
@@ -59,7 +68,16 @@ LANGUAGES = (
     ("vi", "Vietnamese · Tiếng Việt"), ("any", "whatever summary is stored"),
 )  # fmt: skip
 _TIME = re.compile(r"\s*([01]?[0-9]|2[0-3])[:.h]([0-5][0-9])\s*")
-_LANGUAGE = re.compile(r"[a-z]{2,3}(?:-[a-z0-9]{2,8})?")
+# A command that writes answers Discord (which allows 3 s) itself when the write is done within
+# ANSWER_WITHIN seconds, else defers and answers once it is. Another process holding the
+# database's write lock makes each attempt wait up to the 5 s busy timeout; a write is tried
+# again for WRITE_PATIENCE seconds before the admin is told to try later.
+ANSWER_WITHIN = 2.0
+WRITE_PATIENCE = 60.0
+# /digest list: one embed per message, filled up to this many characters (Discord: 6,000 over
+# all embeds of a message; the rest is room for the title and footer), as many messages as needed.
+LIST_BUDGET = render.EMBED_TOTAL_LIMIT - 300
+T = TypeVar("T")
 
 
 @cache
@@ -100,7 +118,7 @@ def parse_language(text: str) -> str | None:
     cleaned = text.strip().lower().replace("_", "-")
     if cleaned in ("any", "*"):
         return None
-    if not _LANGUAGE.fullmatch(cleaned):
+    if not LANGUAGE.fullmatch(cleaned):
         shown = render.defuse_mentions(render.truncate(text, 20))
         raise UserError(
             f"“{shown}” is not a language code; use one like `en`, `ko` or `zh-tw`, or `any`."
@@ -126,6 +144,34 @@ def _describe_options(sub: Subscription) -> str:
 
 def _jump(guild_id: int, channel_id: int, message_id: int) -> str:
     return f"https://discord.com/channels/{guild_id}/{channel_id}/{message_id}"
+
+
+def _locked(error: sqlite3.OperationalError) -> bool:
+    """Whether `error` says another connection holds the database (SQLITE_BUSY / _LOCKED)."""
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return "locked" in str(error) or "busy" in str(error)
+
+
+def _within(seconds: float) -> str:
+    """'within a minute', 'within 5 minutes': how soon the next post check runs."""
+    minutes = max(1, math.ceil(seconds / 60))
+    return "within a minute" if minutes == 1 else f"within {minutes} minutes"
+
+
+def pack_fields(fields: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
+    """(name, value) fields in embeds' worth: at most 25 each and LIST_BUDGET characters."""
+    pages: list[list[tuple[str, str]]] = []
+    size = 0
+    for name, value in fields:
+        length = len(name) + len(value)
+        if not pages or len(pages[-1]) == render.FIELD_COUNT_LIMIT or size + length > LIST_BUDGET:
+            pages.append([])
+            size = 0
+        pages[-1].append((name, value))
+        size += length
+    return pages
 
 
 class Digest(commands.Cog):
@@ -218,6 +264,42 @@ class Digest(commands.Cog):
         except ValueError as exc:
             raise UserError(str(exc)) from None
 
+    async def _write(
+        self,
+        interaction: discord.Interaction,
+        work: Callable[[aiosqlite.Connection], Awaitable[T]],
+    ) -> T:
+        """`work` in a write transaction; the interaction is deferred if it takes a while."""
+        task = asyncio.create_task(self._write_patiently(work))
+        done, _ = await asyncio.wait({task}, timeout=ANSWER_WITHIN)
+        if not done:
+            log.info("the database is slow to write; deferring the answer")
+            try:
+                await interaction.response.defer(ephemeral=True, thinking=True)
+            except discord.HTTPException:  # expired: the write still finishes
+                log.warning("could not defer an answer while waiting for the database")
+        return await task
+
+    async def _write_patiently(self, work: Callable[[aiosqlite.Connection], Awaitable[T]]) -> T:
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + WRITE_PATIENCE
+        while True:
+            try:
+                async with self.store.write() as conn:
+                    return await work(conn)
+            except sqlite3.OperationalError as exc:
+                if not _locked(exc) or loop.time() >= give_up:
+                    raise  # busy for good: bot.app.user_message tells the admin to try again
+                log.warning("the database is locked by another process; writing again")
+
+    @staticmethod
+    async def _answer(interaction: discord.Interaction, text: str) -> None:
+        """A private answer, as the response or (after a defer) as the followup."""
+        if interaction.response.is_done():
+            await interaction.followup.send(text, ephemeral=True)
+        else:
+            await interaction.response.send_message(text, ephemeral=True)
+
     # -- commands ----------------------------------------------------------------------------
 
     @digest.command(
@@ -238,8 +320,8 @@ class Digest(commands.Cog):
         channel: discord.TextChannel,
         time: app_commands.Range[str, 1, 20],
         timezone: app_commands.Range[str, 1, 64],
-        top: app_commands.Range[int, 1, 100] | None = None,
-        min_votes: app_commands.Range[int, 0, 100_000] = 0,
+        top: app_commands.Range[int, 1, TOP_MAX] | None = None,
+        min_votes: app_commands.Range[int, 0, MIN_VOTES_MAX] = 0,
         language: app_commands.Range[str, 1, 20] = "en",
         format: Literal["cards", "compact"] = "cards",  # noqa: A002 - the option's name users see
     ) -> None:
@@ -247,32 +329,38 @@ class Digest(commands.Cog):
         post_time, zone = parse_time(time), parse_timezone(timezone)
         wanted_language = parse_language(language)
         recommended = self._check_can_post(channel)
-        now = self.clock()
         sub = Subscription(
             channel_id=channel.id, guild_id=channel.guild.id, post_time=post_time, timezone=zone,
             top=top, min_votes=min_votes, language=wanted_language, format=format,
-            created_at=now, created_by=interaction.user.id,
+            created_at=self.clock(), created_by=interaction.user.id,
         )  # fmt: skip
-        async with self.store.write() as conn:
-            new = await save_subscription(conn, sub)
-        following = next_slot(now, post_time, zone)
+        new = await self._write(interaction, lambda conn: save_subscription(conn, sub))
         text = f"{'Subscribed' if new else 'Updated'} {channel.mention}: {_describe_options(sub)}."
-        due = await self.jobs.due_day(sub, now)
-        if due is not None:
-            text += (
-                f"\n{post_time:%H:%M} has passed there today: the digest of {due} goes out "
-                "within a minute."
-            )
-        text += (
-            f"\nNext post time: {discord.utils.format_dt(following, 'F')} "
-            f"({discord.utils.format_dt(following, 'R')}), with the newest complete day."
-        )
+        text += "\n" + await self._first_post_text(sub)
         if recommended:
             text += (
                 f"\nTip: allow **{', '.join(recommended)}** too, so a post interrupted by a "
                 "restart can never repeat a message."
             )
-        await interaction.response.send_message(text, ephemeral=True)
+        await self._answer(interaction, text)
+
+    async def _first_post_text(self, sub: Subscription) -> str:
+        """What happens next for a subscription just saved, as the post check will do it."""
+        now = self.clock()
+        daily = f"daily at {sub.post_time:%H:%M} (or later, once the day's papers are complete)"
+        due = await self.jobs.due_day(sub, now)
+        if due is not None:  # the post check posts it at once (bot/scheduler.py)
+            soon = _within(self.services.settings.post_check_interval)
+            return (
+                f"{sub.post_time:%H:%M} has passed there today: the digest of {due} goes out "
+                f"{soon}. After that, {daily}."
+            )
+        following = next_slot(now, sub.post_time, sub.timezone)
+        return (
+            f"Next post: {discord.utils.format_dt(following, 'F')} "
+            f"({discord.utils.format_dt(following, 'R')}), with the newest complete day; "
+            f"after that, {daily}."
+        )
 
     @subscribe.autocomplete("timezone")
     async def timezone_complete(
@@ -301,28 +389,28 @@ class Digest(commands.Cog):
         self, interaction: discord.Interaction, channel: discord.TextChannel
     ) -> None:
         channel = self._own_channel(interaction, channel)
-        async with self.store.write() as conn:
-            removed = await delete_subscription(conn, interaction.guild_id, channel.id)
+        guild_id = interaction.guild_id
+        removed = await self._write(
+            interaction, lambda conn: delete_subscription(conn, guild_id, channel.id)
+        )
         if not removed:
             raise UserError(f"{channel.mention} doesn't get the digest; nothing to stop.")
-        await interaction.response.send_message(
-            f"{channel.mention} won't get the digest any more.", ephemeral=True
-        )
+        await self._answer(interaction, f"{channel.mention} won't get the digest any more.")
 
     @digest.command(
         name="list", description="This server's digest channels, next posts, last results"
     )
     async def list_(self, interaction: discord.Interaction) -> None:
-        subs = await guild_subscriptions(self.store.reader, interaction.guild_id)
-        if not subs:
+        subs, unreadable = await guild_subscription_rows(self.store.reader, interaction.guild_id)
+        if not subs and not unreadable:
             await interaction.response.send_message(
                 "No channel gets the digest yet. Start with `/digest subscribe`.", ephemeral=True
             )
             return
         now = self.clock()
         last = await latest_posts(self.store.reader, [s.channel_id for s in subs])
-        embed = discord.Embed(title="Daily digest channels", colour=render.COLOUR)
-        for sub in subs[: render.FIELD_COUNT_LIMIT]:
+        fields = []
+        for sub in subs:
             following = next_slot(now, sub.post_time, sub.timezone)
             lines = [
                 _describe_options(sub),
@@ -330,14 +418,25 @@ class Digest(commands.Cog):
                 f"({discord.utils.format_dt(following, 'R')})",
                 "Last post: " + await self._last_post_text(sub, last.get(sub.channel_id)),
             ]
-            embed.add_field(
-                name=f"#{render.truncate(self._channel_name(sub.channel_id), 90)}",
-                value=render.truncate("\n".join(lines), render.FIELD_VALUE_LIMIT),
-                inline=False,
-            )
-        if len(subs) > render.FIELD_COUNT_LIMIT:
-            embed.set_footer(text=f"and {len(subs) - render.FIELD_COUNT_LIMIT} more channels")
-        await interaction.response.send_message(embed=embed, ephemeral=True)
+            fields.append((self._field_name(sub.channel_id), "\n".join(lines)))
+        fields += [(self._field_name(row.channel_id), _unreadable_text(row)) for row in unreadable]
+        pages = pack_fields(
+            [(name, render.truncate(value, render.FIELD_VALUE_LIMIT)) for name, value in fields]
+        )
+        count = len(fields)
+        for number, page in enumerate(pages, 1):
+            embed = discord.Embed(title="Daily digest channels", colour=render.COLOUR)
+            for name, value in page:
+                embed.add_field(name=name, value=value, inline=False)
+            part = f" · part {number} of {len(pages)}" if len(pages) > 1 else ""
+            embed.set_footer(text=f"{count} channel{'' if count == 1 else 's'}{part}")
+            if number == 1:
+                await interaction.response.send_message(embed=embed, ephemeral=True)
+            else:
+                await interaction.followup.send(embed=embed, ephemeral=True)
+
+    def _field_name(self, channel_id: int) -> str:
+        return f"#{render.truncate(self._channel_name(channel_id), 90)}"
 
     def _channel_name(self, channel_id: int) -> str:
         channel = self.bot.get_channel(channel_id)
@@ -450,6 +549,14 @@ class Digest(commands.Cog):
                 f"The digest of {day} could not be posted in {channel.mention}: {post.error}",
                 ephemeral=True,
             )
+
+
+def _unreadable_text(row: Unreadable) -> str:
+    return (
+        f"⚠️ Its stored settings are not valid ({render.truncate(row.problem, 300)}), so nothing "
+        "is posted here: run `/digest subscribe` for this channel again to replace them, or "
+        "`/digest unsubscribe`."
+    )
 
 
 async def setup(bot: PaperBot) -> None:
