@@ -149,11 +149,16 @@ async def _save(
     # the name index in order keeps its pages hot), the next free author id. Then, for stored
     # papers only (a new key has nothing else stored): author lists, summaries, list ranks.
     found, known, ((next_id,),) = await _run(
-        _select_in(conn, f"SELECT pk, {', '.join(_COLUMNS)} FROM papers WHERE pk IN", pks),
+        _select_in(
+            conn, f"SELECT pk, upvotes_at, {', '.join(_COLUMNS)} FROM papers WHERE pk IN", pks
+        ),
         _select_in(conn, "SELECT name, id FROM authors WHERE name IN", names),
         conn.execute_fetchall("SELECT coalesce(max(id), 0) + 1 FROM authors"),
     )
-    existing = {pk: dict(zip(_COLUMNS, values, strict=True)) for pk, *values in found}
+    existing = {pk: dict(zip(_COLUMNS, values, strict=True)) for pk, _, *values in found}
+    # What was stored from a later observation wins: a save of older data (an archive day
+    # imported again after a newer one) only fills in what is missing, so re-imports are no-ops.
+    newer = {pk for pk, seen_at, *_ in found if seen_at is not None and seen_at > at}
     stored_authors: dict[int, list[str]] = {}
     stored_summaries: list[tuple] = []
     stored_ranks: dict[int, int] = {}
@@ -197,8 +202,9 @@ async def _save(
                 new_votes.append((pk, at, upvotes))
             author_changes[pk] = paper.authors
             continue
+        older = pk in newer
         merged = {
-            c: value if _is_given(value) else old[c]
+            c: value if _is_given(value) and not (older and _is_given(old[c])) else old[c]
             for c, value in zip(_COLUMNS, values, strict=True)
         }
         changed = merged != old
@@ -206,7 +212,11 @@ async def _save(
             updates.append((*merged.values(), now, pk))
             if merged["title"] != old["title"]:
                 title_changes.append((fold(merged["title"]), pk))
-        if paper.authors and paper.authors != stored_authors.get(pk, []):
+        if (
+            paper.authors
+            and paper.authors != stored_authors.get(pk, [])
+            and not (older and stored_authors.get(pk))
+        ):
             author_changes[pk] = paper.authors
             changed = True
         if not changed:
