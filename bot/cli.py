@@ -11,52 +11,44 @@ closed when it ends. It returns the exit code:
     130  interrupted (Ctrl-C)
 
 Errors are one line on stderr, "paperboy: error: ...", never a traceback; `--verbose` adds the
-traceback and the debug logs. Results go to stdout: rich tables and cards, or JSON with --json.
+traceback and the debug logs. Results go to stdout: rich tables and cards (not wrapped when
+stdout is not a terminal), or JSON with --json.
+
+The commands that only read (search, author, top, export, db info, and show for a stored paper)
+open the database read-only: they write nothing, not even -wal/-shm files, so they work in a
+folder the user cannot write, and they refuse a file without paperboy's schema or with an older
+one (`db migrate` upgrades it). Each command imports the libraries it uses when it runs.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import dataclasses
+import difflib
 import json
 import logging
-import sqlite3
+import re
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import discord
-from rich import box
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
-from rich.text import Text
-
-from bot.app import run_bot
-from bot.config import ConfigError, Settings, load_settings
 from bot.errors import UserError
 from bot.logging_setup import cli_log_level, logging_to_stderr
-from bot.lookup import Sources, fetch_and_store, http_client, version
-from bot.models import DailyList, InvalidPaperId, Paper, normalize_arxiv_id, parse_day
-from bot.sources import SourceError
-from bot.sources.digest_md import DigestFormatError, parse_digest_file, render_digest
-from bot.sources.huggingface import HuggingFaceClient
-from storage.db import DatabaseTooNew, Store, open_store
-from storage.papers import (
-    SaveStats,
-    get_paper,
-    latest_day,
-    papers_on_day,
-    save_daily_list,
-    store_info,
-    top_papers,
-)
-from storage.search import QueryHasNoWords, papers_by_author, search_papers
+
+# Only what every command needs is imported above: a command imports its own libraries
+# (discord, httpx, aiosqlite, rich...) when it runs, so `paperboy --help` or a search does not
+# pay for the bot's start-up (tests/test_cli.py checks which modules each one loads).
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+    from bot.config import Settings
+    from bot.models import Paper
+    from bot.sources.huggingface import HuggingFaceClient
+    from storage.db import Store
+    from storage.papers import SaveStats
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +60,10 @@ MAX_TOP_DAYS = 3660
 MAX_LIMIT = 100
 SHOWN_AUTHORS = 3  # authors named in a table row before "+N more"
 DIGEST_HEADING = "## Daily Papers"
+# Rich wraps at the terminal's width, and at 80 columns when stdout is not a terminal; piped
+# output (grep, a file) gets no width limit instead: one table row per line.
+PIPED_WIDTH = 1_000_000
+SUGGEST_CUTOFF = 0.7  # difflib similarity for "did you mean": --limt -> --limit, not --days -> --db
 
 
 class _UsageError(Exception):
@@ -75,21 +71,99 @@ class _UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that reports a mistake as one line (the caller prints it) instead of usage."""
+    """argparse that reports a mistake as one line (the caller prints it) instead of usage,
+    with a "did you mean" for a mistyped option or command (Python 3.11 has no suggest_on_error).
+    """
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise _UsageError(f"{message} (see '{self.prog} --help')")
+        raise _UsageError(f"{_with_choice_suggestion(message)} (see '{self.prog} --help')")
+
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
+        # Each command's parser reports its own unknown options, so the suggestion comes from
+        # that command's options (and the help named is that command's).
+        namespace, extras = super().parse_known_args(args, namespace)
+        if extras:
+            known = self._option_string_actions  # every option string (argparse has no public list)
+            self.error(
+                f"unrecognized arguments: {' '.join(extras)}" + _option_suggestions(extras, known)
+            )
+        return namespace, extras
 
 
-@dataclass(slots=True)
+def _option_suggestions(extras: Sequence[str], known: Iterable[str]) -> str:
+    """The "; did you mean --limit?" for unknown options close to a known one, else ""."""
+    options = [option for option in known if option.startswith("--")]
+    pairs = []
+    for extra in extras:
+        name = extra.split("=", 1)[0]
+        if not name.startswith("-") or name == "-" or _is_number(name):
+            continue
+        match = difflib.get_close_matches(name, options, n=1, cutoff=SUGGEST_CUTOFF)
+        if match:
+            pairs.append((name, match[0]))
+    if not pairs:
+        return ""
+    if len(pairs) == 1:
+        return f"; did you mean {pairs[0][1]}?"
+    return "; did you mean " + ", ".join(f"{good} for {bad}" for bad, good in pairs) + "?"
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+_INVALID_CHOICE = re.compile(
+    r"invalid choice: (?P<value>'[^']*'|\S+) \(choose from (?P<choices>.*)\)"
+)
+
+
+def _with_choice_suggestion(message: str) -> str:
+    """argparse's "invalid choice: 'serch' (choose from ...)" with "did you mean search?"."""
+    found = _INVALID_CHOICE.search(message)
+    if not found or "maybe you meant" in message:  # newer Pythons may suggest on their own
+        return message
+    value = found["value"].strip("'")
+    choices = re.findall(r"'([^']*)'", found["choices"]) or found["choices"].split(", ")
+    match = difflib.get_close_matches(value, choices, n=1, cutoff=SUGGEST_CUTOFF)
+    if not match:
+        return message
+    return (
+        f"{message[: found.end('value')]}; did you mean {match[0]}?{message[found.end('value') :]}"
+    )
+
+
 class Context:
     """What a command gets: its arguments, the settings and where to write."""
 
-    args: argparse.Namespace
-    settings: Settings
-    json: bool
-    verbose: bool
-    out: Console
+    __slots__ = ("_out", "args", "json", "settings", "verbose")
+
+    def __init__(
+        self, args: argparse.Namespace, settings: Settings, *, json: bool, verbose: bool
+    ) -> None:
+        self.args = args
+        self.settings = settings
+        self.json = json
+        self.verbose = verbose
+        self._out: Console | None = None
+
+    @property
+    def out(self) -> Console:
+        """Rich output on stdout, made on first use (--json output never loads rich)."""
+        if self._out is None:
+            self._out = _console()
+        return self._out
+
+
+def _console() -> Console:
+    from rich.console import Console
+
+    if sys.stdout.isatty():
+        return Console(highlight=False)
+    return Console(highlight=False, width=PIPED_WIDTH)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -105,6 +179,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc), EXIT_USAGE)
     except SystemExit as exc:  # --help and --version print and "exit"
         return exc.code if isinstance(exc.code, int) else EXIT_OK
+    import dataclasses
+
+    from bot.config import ConfigError, load_settings
+
     verbose = getattr(args, "verbose", False)
     try:
         settings = load_settings()
@@ -113,13 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if db := getattr(args, "db", None):
         settings = dataclasses.replace(settings, database_path=db)
 
-    context = Context(
-        args=args,
-        settings=settings,
-        json=getattr(args, "json", False),
-        verbose=verbose,
-        out=Console(highlight=False),
-    )
+    context = Context(args, settings, json=getattr(args, "json", False), verbose=verbose)
     if args.handler is _run:  # the bot logs like a service: LOG_LEVEL, with timestamps
         level = logging.DEBUG if verbose else logging.getLevelName(settings.log_level)
         detailed = True
@@ -151,17 +223,47 @@ def _report(exc: Exception, context: Context) -> int:
 
 def _known_error(exc: Exception, settings: Settings) -> tuple[str, int] | None:
     """(message, exit code) for the failures a user can act on; None for a bug."""
+    path = settings.database_path
     if isinstance(exc, UserError):
         return str(exc), exc.exit_code
-    if isinstance(exc, ConfigError | InvalidPaperId | QueryHasNoWords):
+    if isinstance(exc, _loaded(("storage.db", "DatabaseNeedsMigration"))):
+        return (
+            f"the database {path} is at schema version {exc.version} and this paperboy uses "
+            f"{exc.latest}; run 'paperboy db migrate' to upgrade it (the commands that only "
+            "read never change the database)",
+            EXIT_FAILED,
+        )
+    usage = _loaded(
+        ("bot.config", "ConfigError"),
+        ("bot.models", "InvalidPaperId"),
+        ("storage.search", "QueryHasNoWords"),
+    )
+    if isinstance(exc, usage):
         return str(exc), EXIT_USAGE
-    if isinstance(exc, SourceError | DatabaseTooNew):
+    failed = _loaded(
+        ("bot.sources", "SourceError"),
+        ("storage.db", "DatabaseTooNew"),
+        ("storage.db", "NotAPaperboyDatabase"),
+    )
+    if isinstance(exc, failed):
         return str(exc), EXIT_FAILED
-    if isinstance(exc, sqlite3.Error):  # not a database, locked, unreadable, disk full ...
-        return f"database {settings.database_path}: {exc}", EXIT_FAILED
+    if isinstance(exc, _loaded(("sqlite3", "Error"))):  # not a database, locked, disk full ...
+        hint = " (the file or its folder is not writable)" if "readonly" in str(exc) else ""
+        return f"database {path}: {exc}{hint}", EXIT_FAILED
     if isinstance(exc, OSError):
         return _os_error(exc), EXIT_FAILED
     return None
+
+
+def _loaded(*classes: tuple[str, str]) -> tuple[type, ...]:
+    """The (module, class name) classes whose module is imported: if a module was never
+    imported, nothing raised its exceptions (and the error path need not import it)."""
+    found = []
+    for module_name, name in classes:
+        module = sys.modules.get(module_name)
+        if module is not None:
+            found.append(getattr(module, name))
+    return tuple(found)
 
 
 def _fail(message: str, code: int) -> int:
@@ -197,7 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         metavar="PATH",
         default=argparse.SUPPRESS,
-        help="the SQLite database (default: PAPERBOY_DB or paperboy.db); its folder is created",
+        help="the SQLite database file (default: PAPERBOY_DB, else paperboy.db)",
     )
     options.add_argument(
         "--json", action="store_true", default=argparse.SUPPRESS, help="print JSON instead"
@@ -224,7 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
+    parser.add_argument("--version", action=_Version)
     commands = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND")
     commands.required = True
 
@@ -275,7 +377,42 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands.required = True
     info = db_commands.add_parser("info", parents=[common], help="what is stored, and where")
     info.set_defaults(handler=_db_info)
+    migrate = db_commands.add_parser(
+        "migrate",
+        parents=[common],
+        help="upgrade the database to this paperboy's schema (reading commands never do)",
+    )
+    migrate.set_defaults(handler=_db_migrate)
     return parser
+
+
+class _Version(argparse.Action):
+    """--version: the installed version, looked up only when asked (importlib.metadata is slow
+    to import, and every other command would pay for it)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **_: Any) -> None:
+        super().__init__(
+            option_strings,
+            dest=argparse.SUPPRESS,
+            default=argparse.SUPPRESS,
+            nargs=0,
+            help="show the version and exit",
+        )
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        sys.stdout.write(f"{parser.prog} {_version()}\n")
+        sys.stdout.flush()
+        parser.exit()
+
+
+def _version() -> str:
+    """paperboy's installed version (bot.lookup.version without importing httpx)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("paperboy")
+    except metadata.PackageNotFoundError:
+        return "(not installed)"
 
 
 _DAY_HELP = "YYYY-MM-DD, 'today' or 'yesterday' (UTC)"
@@ -291,6 +428,8 @@ def _paging(parser: argparse.ArgumentParser) -> None:
 
 
 def _day(text: str) -> date:
+    from bot.models import parse_day
+
     try:
         return parse_day(text)
     except ValueError as exc:
@@ -319,6 +458,8 @@ def _async(command: Callable[[Context], Awaitable[int]]) -> Callable[[Context], 
     """A command that runs in its own event loop."""
 
     def run(context: Context) -> int:
+        import asyncio
+
         return asyncio.run(command(context))
 
     run.__name__ = command.__name__
@@ -327,19 +468,38 @@ def _async(command: Callable[[Context], Awaitable[int]]) -> Callable[[Context], 
 
 
 @asynccontextmanager
-async def _store(settings: Settings, *, create: bool) -> AsyncIterator[Store]:
-    """The store at the configured path; read-only commands refuse to create an empty one."""
+async def _store(
+    settings: Settings, *, write: bool = False, create: bool = False
+) -> AsyncIterator[Store]:
+    """The store at the configured path.
+
+    By default read-only: the database must exist and is opened so that nothing is written
+    (not even -wal/-shm files), which also works in a folder the user cannot write. `write`
+    opens it read-write, migrating it; `create` also creates it, and its folder, if missing.
+    """
+    from storage.db import open_store
+
     path = settings.database_path
+    if path.is_dir():
+        raise UserError(
+            f"the database {path} is a folder; give the path of a file, such as "
+            f"{path / 'paperboy.db'}",
+            EXIT_USAGE,
+        )
     if not create and not path.exists():
         raise UserError(
             f"there is no database at {path} yet; run 'paperboy fetch' or 'paperboy import' first"
         )
+    if not (write or create):
+        async with open_store(path, readers=1, read_only=True) as store:
+            yield store
+        return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise UserError(f"cannot create the folder of the database {path}: {reason}") from exc
-    async with open_store(path) as store:
+    async with open_store(path, readers=1) as store:  # a command reads one thing at a time
         yield store
 
 
@@ -416,6 +576,10 @@ def _print_papers(
     if context.json:
         _print_json([paper_json(paper) for paper in papers])
         return
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
     if not papers:
         context.out.print(Text(empty))
         return
@@ -441,6 +605,9 @@ def _print_papers(
 
 def _print_card(context: Context, paper: Paper) -> None:
     """A paper in full: title, links, votes, authors, days listed, summaries, abstract."""
+    from rich.table import Table
+    from rich.text import Text
+
     out = context.out
     out.print(Text(paper.title, style="bold"))
     facts = Table.grid(padding=(0, 2))
@@ -502,6 +669,10 @@ def _stats_json(stats: SaveStats) -> dict[str, int]:
 
 
 def _counts_table(title: str, first_column: str) -> Table:
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(title=Text(title), title_justify="left", box=box.SIMPLE_HEAD)
     table.add_column(first_column, overflow="fold")
     for name in ("papers", "new", "updated", "vote rows"):
@@ -514,8 +685,17 @@ class _Steps:
     """A progress bar on stderr for a multi-step command, or nothing at all."""
 
     def __init__(self, total: int, *, enabled: bool) -> None:
-        self._progress: Progress | None = None
+        self._progress: Any = None  # a rich Progress
         if enabled:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
             self._progress = Progress(
                 TextColumn("{task.description}"),
                 BarColumn(),
@@ -556,6 +736,12 @@ def _run(context: Context) -> int:
             "DISCORD_TOKEN is not set; set it in the environment or in .env (see .env.example).",
             EXIT_USAGE,
         )
+    import asyncio
+
+    import discord
+
+    from bot.app import run_bot
+
     try:
         asyncio.run(run_bot(settings))
     except discord.LoginFailure:
@@ -578,6 +764,10 @@ async def _fetch(context: Context) -> int:
             f"{first} to {last} is {count} days; fetch at most {MAX_FETCH_DAYS} at a time",
             EXIT_USAGE,
         )
+    from rich.text import Text
+
+    from bot.lookup import Sources, http_client
+
     days = [first + timedelta(days=n) for n in range(count)]
     rows: list[dict[str, Any]] = []
     steps = _Steps(count, enabled=count > 1 and not context.json and sys.stderr.isatty())
@@ -606,13 +796,18 @@ async def _fetch(context: Context) -> int:
         context.out.print(table)
     for row in failed:
         _error_line(f"{row['day']}: {row['error']}")
-    if failed and count > 1:
+    if count > 1 and len(failed) == count:
+        _error_line(f"all {count} days failed; nothing was stored")
+    elif failed and count > 1:
         _error_line(f"{len(failed)} of {count} days failed; the others are stored")
     return EXIT_FAILED if failed else EXIT_OK
 
 
 async def _fetch_day(store: Store, hf: HuggingFaceClient, day: date) -> dict[str, Any]:
     """Fetch and save one day; a source failure becomes the row's error, not an exception."""
+    from bot.sources import SourceError
+    from storage.papers import SaveStats, save_daily_list
+
     try:
         daily = await hf.daily_papers(day)
     except SourceError as exc:
@@ -630,6 +825,8 @@ def _fetch_row(day: date, papers: int, stats: SaveStats, error: str | None = Non
 @_async
 async def _import(context: Context) -> int:
     """Store markdown digests; a broken file is reported with its line and imports nothing."""
+    from rich.text import Text
+
     files, rows = _digest_files(context.args.paths)
     async with _store(context.settings, create=True) as store:
         for path in files:
@@ -704,6 +901,8 @@ def _looks_like_digest(path: Path) -> bool:
 
 
 def _import_row(path: Path, **values: Any) -> dict[str, Any]:
+    from storage.papers import SaveStats
+
     row: dict[str, Any] = {"file": str(path), "days": [], "papers": 0}
     row |= _stats_json(SaveStats())
     row["error"] = None
@@ -713,6 +912,9 @@ def _import_row(path: Path, **values: Any) -> dict[str, Any]:
 
 async def _import_file(store: Store, path: Path) -> dict[str, Any]:
     """Parse the whole file, then save all its days in one transaction."""
+    from bot.sources.digest_md import DigestFormatError, parse_digest_file
+    from storage.papers import SaveStats, save_daily_list
+
     try:
         lists = parse_digest_file(path)
     except DigestFormatError as exc:
@@ -736,9 +938,13 @@ async def _import_file(store: Store, path: Path) -> dict[str, Any]:
 @_async
 async def _export(context: Context) -> int:
     """Write a stored day as a digest (markdown) or a JSON list of papers."""
+    from bot.models import DailyList
+    from bot.sources.digest_md import render_digest
+    from storage.papers import papers_on_day
+
     args = context.args
     fmt = args.format or ("json" if context.json else "markdown")
-    async with _store(context.settings, create=False) as store:
+    async with _store(context.settings) as store:
         papers = await papers_on_day(store.reader, args.date)
     if not papers:
         raise UserError(f"no papers stored for {args.date}")
@@ -762,6 +968,8 @@ async def _export(context: Context) -> int:
 
 def _digest_summary_first(paper: Paper) -> Paper:
     """The paper with a digest's own bullets first: render_digest writes the first summary."""
+    import dataclasses
+
     ordered = sorted(paper.summaries, key=lambda s: s.source != "digest")
     return dataclasses.replace(paper, summaries=ordered)
 
@@ -769,18 +977,30 @@ def _digest_summary_first(paper: Paper) -> Paper:
 @_async
 async def _search(context: Context) -> int:
     """Papers matching words of their title or summary, best first."""
+    from storage.search import search_papers
+
     args = context.args
     text = " ".join(args.text)
     offset = (args.page - 1) * args.limit
-    async with _store(context.settings, create=False) as store:
+    past_end = None
+    async with _store(context.settings) as store:
         page = await search_papers(store.reader, text, limit=args.limit, offset=offset)
+        if _needs_count(context, page.papers):
+
+            async def found_at(start: int) -> bool:
+                return bool((await search_papers(store.reader, text, limit=1, offset=start)).papers)
+
+            total = await _count(found_at, offset)
+            past_end = _past_the_end(
+                context, total, f"{_plural(total, 'result')} for {_quoted(text)}"
+            )
     _print_papers(
         context,
         page.papers,
         heading=f"Search {_quoted(text)} (page {args.page})",
         first_rank=offset + 1,
         more=page.more,
-        empty=f"No stored papers match {_quoted(text)}.",
+        empty=past_end or f"No stored papers match {_quoted(text)}.",
     )
     return EXIT_OK
 
@@ -788,20 +1008,63 @@ async def _search(context: Context) -> int:
 @_async
 async def _author(context: Context) -> int:
     """Papers by an author, newest first."""
+    from storage.search import papers_by_author
+
     args = context.args
     name = " ".join(args.name)
     offset = (args.page - 1) * args.limit
-    async with _store(context.settings, create=False) as store:
+    past_end = None
+    async with _store(context.settings) as store:
         page = await papers_by_author(store.reader, name, limit=args.limit, offset=offset)
+        if _needs_count(context, page.papers):
+
+            async def found_at(start: int) -> bool:
+                found = await papers_by_author(store.reader, name, limit=1, offset=start)
+                return bool(found.papers)
+
+            total = await _count(found_at, offset)
+            past_end = _past_the_end(
+                context, total, f"{_plural(total, 'paper')} by {_quoted(name)}"
+            )
     _print_papers(
         context,
         page.papers,
         heading=f"Papers by {_quoted(name)} (page {args.page})",
         first_rank=offset + 1,
         more=page.more,
-        empty=f"No stored papers by {_quoted(name)}.",
+        empty=past_end or f"No stored papers by {_quoted(name)}.",
     )
     return EXIT_OK
+
+
+def _needs_count(context: Context, papers: list[Paper]) -> bool:
+    """An empty page after the first, in a table: say how many results there are instead."""
+    return not papers and context.args.page > 1 and not context.json
+
+
+async def _count(found_at: Callable[[int], Awaitable[bool]], end: int) -> int:
+    """How many results a paged query has, knowing none starts at offset `end`: the first
+    offset without a result, found by bisection (each probe asks for one result)."""
+    low, high = 0, end
+    while low < high:
+        middle = (low + high) // 2
+        if await found_at(middle):
+            low = middle + 1
+        else:
+            high = middle
+    return low
+
+
+def _past_the_end(context: Context, total: int, what: str) -> str | None:
+    """The line for a page past the end, such as "Page 9 is past the end: 3 results for 'x',
+    in 1 page of 10."; None when there are no results at all."""
+    if not total:
+        return None
+    limit = context.args.limit
+    pages = -(-total // limit)
+    return (
+        f"Page {context.args.page} is past the end: {what}, in {_plural(pages, 'page')} of {limit}."
+    )
 
 
 def _plural(count: int, noun: str) -> str:
@@ -815,9 +1078,12 @@ def _quoted(text: str, limit: int = 60) -> str:
 @_async
 async def _top(context: Context) -> int:
     """The most upvoted papers of the last N stored days."""
+    from storage.papers import latest_day, top_papers
+
     args = context.args
     offset = (args.page - 1) * args.limit
-    async with _store(context.settings, create=False) as store:
+    past_end = None
+    async with _store(context.settings) as store:
         last = await latest_day(store.reader)
         papers: list[Paper] = []
         if last is not None:
@@ -825,6 +1091,14 @@ async def _top(context: Context) -> int:
             papers = await top_papers(
                 store.reader, first, last, limit=args.limit + 1, offset=offset
             )
+            if _needs_count(context, papers):
+
+                async def found_at(start: int) -> bool:
+                    return bool(await top_papers(store.reader, first, last, limit=1, offset=start))
+
+                total = await _count(found_at, offset)
+                span = f"on {last}" if args.days == 1 else f"from {first} to {last}"
+                past_end = _past_the_end(context, total, f"{_plural(total, 'paper')} listed {span}")
     if last is None:
         heading = "Top papers"
     elif args.days == 1:
@@ -839,7 +1113,7 @@ async def _top(context: Context) -> int:
         more=len(papers) > args.limit,
         empty="No Daily Papers lists stored yet; run 'paperboy fetch' or 'paperboy import'."
         if last is None
-        else "No papers on this page.",
+        else past_end or "No papers on this page.",
     )
     return EXIT_OK
 
@@ -847,12 +1121,26 @@ async def _top(context: Context) -> int:
 @_async
 async def _show(context: Context) -> int:
     """One paper; one not stored yet is fetched (Hugging Face, then arXiv) and stored."""
+    from bot.models import normalize_arxiv_id
+    from storage.db import DatabaseNeedsMigration
+    from storage.papers import get_paper
+
     paper_id = normalize_arxiv_id(context.args.id)
     settings = context.settings
-    async with _store(settings, create=True) as store, http_client(settings) as http:
-        paper = await get_paper(store.reader, paper_id) or await fetch_and_store(
-            store, Sources.create(http, settings), paper_id, datetime.now(UTC)
-        )
+    paper = None
+    if settings.database_path.exists():  # a stored paper is shown without writing anything
+        try:
+            async with _store(settings) as store:
+                paper = await get_paper(store.reader, paper_id)
+        except DatabaseNeedsMigration:
+            pass  # the read-write open below migrates it
+    if paper is None:
+        from bot.lookup import Sources, fetch_and_store, http_client
+
+        async with _store(settings, create=True) as store, http_client(settings) as http:
+            paper = await get_paper(store.reader, paper_id) or await fetch_and_store(
+                store, Sources.create(http, settings), paper_id, datetime.now(UTC)
+            )
     if context.json:
         _print_json(paper_json(paper))
     else:
@@ -863,7 +1151,11 @@ async def _show(context: Context) -> int:
 @_async
 async def _db_info(context: Context) -> int:
     """Where the database is, its schema version and what it holds."""
-    async with _store(context.settings, create=False) as store:
+    import dataclasses
+
+    from storage.papers import store_info
+
+    async with _store(context.settings) as store:
         info = await store_info(store.reader)
     data: dict[str, Any] = {"path": str(context.settings.database_path)}
     for name, value in dataclasses.asdict(info).items():
@@ -871,10 +1163,37 @@ async def _db_info(context: Context) -> int:
     if context.json:
         _print_json(data)
         return EXIT_OK
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table.grid(padding=(0, 2))
     table.add_column(style="dim", no_wrap=True)
     table.add_column()
     for name, value in data.items():
         table.add_row(name.replace("_", " "), Text("–" if value is None else str(value)))
     context.out.print(table)
+    return EXIT_OK
+
+
+@_async
+async def _db_migrate(context: Context) -> int:
+    """Apply the schema migrations a database made by an older paperboy still needs."""
+    from storage.db import DatabaseNeedsMigration
+    from storage.papers import store_info
+
+    settings = context.settings
+    try:
+        async with _store(settings) as store:  # read-only: is there anything to do?
+            before = after = (await store_info(store.reader)).schema_version
+    except DatabaseNeedsMigration as exc:
+        before = exc.version
+        async with _store(settings, write=True) as store:
+            after = (await store_info(store.reader)).schema_version
+    path = settings.database_path
+    if context.json:
+        _print_json({"path": str(path), "schema_version": after, "previous_version": before})
+    elif after == before:
+        print(f"{path}: schema version {after}, up to date")
+    else:
+        print(f"{path}: schema version {before} -> {after}")
     return EXIT_OK

@@ -1,4 +1,9 @@
-"""Open the SQLite store, apply numbered migrations, and serialise writes."""
+"""Open the SQLite store, apply numbered migrations, and serialise writes.
+
+`open_store(path)` opens read-write: it creates the file, switches it to WAL and migrates it.
+`open_store(path, read_only=True)` only reads: it never creates, migrates or switches anything,
+so it works on a file or folder the user cannot write, and leaves no -wal/-shm files behind.
+"""
 
 from __future__ import annotations
 
@@ -27,6 +32,32 @@ _MIGRATION_NAME = re.compile(r"(\d{4})_[a-z0-9_]+\.sql")
 
 class DatabaseTooNew(RuntimeError):
     """The database was migrated by a newer paperboy than this one."""
+
+
+class NotAPaperboyDatabase(RuntimeError):
+    """A read-only open found no paperboy schema: an empty file, or another program's database.
+
+    (A read-write open makes an empty file into a database: that is how a store is created.)
+    """
+
+    def __init__(self, path: Path, *, empty: bool):
+        what = "the file is empty" if empty else "it has no paperboy schema"
+        super().__init__(f"{path} is not a paperboy database ({what})")
+        self.path = path
+        self.empty = empty
+
+
+class DatabaseNeedsMigration(RuntimeError):
+    """A read-only open found an older schema than this code's: a read-write open migrates it."""
+
+    def __init__(self, path: Path, version: int, latest: int):
+        super().__init__(
+            f"the database {path} is at schema version {version} and this paperboy uses "
+            f"{latest}; open it read-write once to upgrade it"
+        )
+        self.path = path
+        self.version = version
+        self.latest = latest
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -80,6 +111,48 @@ async def migrate(conn: aiosqlite.Connection) -> int:
             await conn.rollback()
             raise
     return max(current, latest)
+
+
+async def _connect(database: str | Path, *, uri: bool = False) -> aiosqlite.Connection:
+    """aiosqlite.connect, autocommit; a failed connection's worker thread has ended on return.
+
+    When sqlite3.connect fails (a folder, a missing or unreadable file), aiosqlite (0.22) queues
+    its thread's stop without waiting for it; a caller whose event loop then ends at once (a
+    CLI command reporting the error) makes that thread print "Event loop is closed" tracebacks.
+    """
+    pending = aiosqlite.connect(database, isolation_level=None, uri=uri)
+    try:
+        return await pending
+    except Exception:
+        thread = getattr(pending, "_thread", None)
+        if thread is not None and thread.is_alive():
+            await asyncio.to_thread(thread.join, 5)
+        raise
+
+
+def _read_only_uri(path: Path) -> str:
+    """The SQLite URI that reads `path` without writing anything, not even beside it.
+
+    `mode=ro` alone still creates -wal and -shm files next to a WAL database (and fails in a
+    folder it cannot write). With no -wal or -journal file present, no writer has the database
+    open and everything is in the main file, so it is opened `immutable` (no locks, no side
+    files). A writer that starts during the read may make that read fail or miss its changes;
+    it never damages the file. A -wal or -journal present: plain `mode=ro`, which reads them.
+    """
+    unfinished = any(path.with_name(path.name + suffix).exists() for suffix in ("-wal", "-journal"))
+    uri = f"{path.absolute().as_uri()}?mode=ro"
+    return uri if unfinished else f"{uri}&immutable=1"
+
+
+async def _check_readable(conn: aiosqlite.Connection, path: Path) -> None:
+    """Refuse, on a read-only connection, a database this code cannot read as it is."""
+    current = await _refuse_newer(conn)
+    latest = len(migrations())
+    if current == 0:
+        ((pages,),) = await conn.execute_fetchall("PRAGMA page_count")  # 0: a 0-byte file
+        raise NotAPaperboyDatabase(path, empty=pages == 0)
+    if current < latest:
+        raise DatabaseNeedsMigration(path, current, latest)
 
 
 def _split_sql(script: str) -> list[str]:
@@ -136,11 +209,15 @@ class Store:
     """The database: one writer connection behind a lock, a small pool of connections for reads.
 
     SQLite allows one writer at a time; serialising writes in-process avoids busy errors and
-    keeps two coroutines' transactions from interleaving on one connection.
+    keeps two coroutines' transactions from interleaving on one connection. A store opened
+    read-only has no writer: `write()` raises.
     """
 
     def __init__(
-        self, path: Path, writer: aiosqlite.Connection, reader: ReaderPool | aiosqlite.Connection
+        self,
+        path: Path,
+        writer: aiosqlite.Connection | None,
+        reader: ReaderPool | aiosqlite.Connection,
     ):
         self.path = path
         self._writer = writer
@@ -150,6 +227,8 @@ class Store:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[aiosqlite.Connection]:
         """A write transaction: commits when the block ends, rolls back if it raises."""
+        if self._writer is None:
+            raise RuntimeError(f"the store {self.path} was opened read-only")
         async with self._write_lock:
             await self._writer.execute("BEGIN IMMEDIATE")
             try:
@@ -161,35 +240,51 @@ class Store:
 
     async def close(self) -> None:
         await self.reader.close()
-        await self._writer.close()
+        if self._writer is not None:
+            await self._writer.close()
 
 
 @asynccontextmanager
-async def open_store(path: Path | str, *, readers: int | None = None) -> AsyncIterator[Store]:
+async def open_store(
+    path: Path | str, *, readers: int | None = None, read_only: bool = False
+) -> AsyncIterator[Store]:
     """Open (creating if needed) and migrate the database at `path`, with `readers` connections
-    for reads (``store.reader``; default DEFAULT_READERS)."""
+    for reads (``store.reader``; default DEFAULT_READERS).
+
+    `read_only`: open an existing database for reading only (``store.write()`` raises); nothing
+    is created or written. A file without paperboy's schema is NotAPaperboyDatabase, an older
+    schema DatabaseNeedsMigration, a newer one DatabaseTooNew; a missing file an sqlite3 error.
+    """
     path = Path(path)
     readers = DEFAULT_READERS if readers is None else readers
-    path.parent.mkdir(parents=True, exist_ok=True)
-    writer = await aiosqlite.connect(path, isolation_level=None)
-    try:
-        await _refuse_newer(writer)  # before WAL is switched on: a refused file stays untouched
-        await writer.execute("PRAGMA journal_mode = WAL")
-        await _configure(writer)
-        await migrate(writer)
-    except BaseException:
-        await writer.close()
-        raise
+    writer: aiosqlite.Connection | None = None
+    if read_only:
+        database, uri = _read_only_uri(path), True
+    else:
+        database, uri = path, False
+        path.parent.mkdir(parents=True, exist_ok=True)
+        writer = await _connect(path)
+        try:
+            await _refuse_newer(writer)  # before WAL is switched on: a refused file stays untouched
+            await writer.execute("PRAGMA journal_mode = WAL")
+            await _configure(writer)
+            await migrate(writer)
+        except BaseException:
+            await writer.close()
+            raise
     connections: list[aiosqlite.Connection] = []
     try:
         for _ in range(max(1, readers)):
-            conn = await aiosqlite.connect(path, isolation_level=None)
+            conn = await _connect(database, uri=uri)
             connections.append(conn)
+            if read_only and len(connections) == 1:
+                await _check_readable(conn, path)
             await _configure(conn)
     except BaseException:
         for conn in connections:
             await conn.close()
-        await writer.close()
+        if writer is not None:
+            await writer.close()
         raise
     store = Store(path, writer, ReaderPool(connections))
     try:

@@ -13,6 +13,7 @@ import asyncio
 import json
 import os
 import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -23,10 +24,11 @@ from pathlib import Path
 import pytest
 from http_fixture_server import FixtureServer, Reply
 
-from bot import cli
+import storage.papers
 from bot.cli import end_of_day, main, short_authors
 from bot.config import ENV_VARS
 from bot.sources.digest_md import parse_digest, parse_digest_file
+from storage.db import migrations
 
 ROOT = Path(__file__).resolve().parents[1]
 OWN = Path(__file__).parent / "fixtures"
@@ -127,22 +129,27 @@ def _ids(papers: list[dict]) -> list[str]:
     return [paper["id"] for paper in papers]
 
 
-# run ----------------------------------------------------------------------------------------
-
-
-def test_run_without_token_as_a_subprocess(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ENV_VARS.values()}
-    # The checkout first on the path, whatever way paperboy is installed in this interpreter.
+def _process(*args: object, cwd: Path, env: dict[str, str] | None = None):
+    """`python -m bot ARGS...` as a real process (the checkout first on the path)."""
+    env = dict(os.environ if env is None else env)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    completed = subprocess.run(
-        [sys.executable, "-m", "bot", "run"],
-        cwd=tmp_path,
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *map(str, args)],
+        cwd=cwd,
         env=env,
         capture_output=True,
         text=True,
         timeout=60,
         stdin=subprocess.DEVNULL,
     )
+
+
+# run ----------------------------------------------------------------------------------------
+
+
+def test_run_without_token_as_a_subprocess(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ENV_VARS.values()}
+    completed = _process("run", cwd=tmp_path, env=env)
     assert completed.returncode == 2
     assert completed.stdout == ""
     assert "Traceback" not in completed.stderr
@@ -235,6 +242,18 @@ async def test_fetch_range_with_a_failing_day_stores_the_others(server, arun):
     assert rows["2024-01-17"]["error"].endswith("(HTTP 500)")
     assert rows["2024-01-16"]["error"] is None and rows["2024-01-16"]["new"] == 0
     assert rows["2024-01-18"]["papers"] == 3
+
+
+async def test_fetch_range_where_every_day_fails_says_nothing_was_stored(server, arun):
+    _serve_day(server, "2024-01-16", Reply.error(500))
+    _serve_day(server, "2024-01-17", Reply.error(500))
+    result = await arun("fetch", "--date", "2024-01-16", "--to", "2024-01-17")
+    assert result.code == 1
+    assert "Traceback" not in result.err
+    assert result.err_lines[-1] == "paperboy: error: all 2 days failed; nothing was stored"
+    assert "the others are stored" not in result.err
+    info = (await arun("db", "info", "--json")).json()
+    assert (info["days"], info["papers"]) == (0, 0)
 
 
 async def test_fetch_skips_a_malformed_item_with_a_warning(server, arun):
@@ -551,6 +570,66 @@ async def test_search_pages(fetched, arun):
 
 
 @pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["search", "synthetic", "--page", "99"], "3 results for 'synthetic', in 1 page of 10."),
+        (
+            ["search", "synthetic", "--limit", "2", "--page", "3"],
+            "3 results for 'synthetic', in 2 pages of 2.",
+        ),
+        (
+            ["search", "synthetic", "--limit", "1", "--page", "4"],
+            "3 results for 'synthetic', in 3 pages of 1.",
+        ),
+        (
+            ["author", "ivy synthetic", "--page", "2"],
+            "1 paper by 'ivy synthetic', in 1 page of 10.",
+        ),
+        (["top", "--page", "2"], f"3 papers listed on {MODERN_DAY}, in 1 page of 10."),
+        (
+            ["top", "--days", "3", "--limit", "2", "--page", "5"],
+            f"3 papers listed from 2025-10-01 to {MODERN_DAY}, in 2 pages of 2.",
+        ),
+    ],
+)
+async def test_a_page_past_the_end_says_how_many_results_there_are(fetched, arun, args, message):
+    result = await arun(*args)
+    assert result.code == 0, result.err
+    page = args[args.index("--page") + 1]
+    assert result.out.strip().startswith(f"Page {page} is past the end: {message}")
+    assert "No stored papers" not in result.out
+    assert (await arun(*args, "--json")).json() == []  # scripts paging until [] still stop
+
+
+async def test_a_page_past_the_end_of_nothing_is_no_match(fetched, arun):
+    result = await arun("search", "nowhere", "--page", "3")
+    assert result.code == 0
+    assert result.out.strip() == "No stored papers match 'nowhere'."
+
+
+async def test_piped_tables_are_not_wrapped(fetched, arun, monkeypatch, tmp_path):
+    monkeypatch.setenv("COLUMNS", "80")  # what rich would otherwise use for a pipe
+    papers = {p["id"]: p for p in (await arun("search", "synthetic", "--json")).json()}
+    table = await arun("search", "synthetic")  # stdout is captured: not a terminal
+    assert table.code == 0
+    rows = [line for line in table.out.splitlines() if any(i in line for i in papers)]
+    assert len(rows) == len(papers)
+    assert max(len(line.rstrip()) for line in rows) > 80
+    for row in rows:
+        paper = papers[next(i for i in papers if i in row)]
+        assert paper["title"] in row
+        assert short_authors(paper["authors"]) in row
+    # The lines of the table: title, blank, header, rule, one per paper, blank.
+    assert len(table.out.splitlines()) == 5 + len(papers)
+
+    folder = tmp_path / ("a-folder-with-a-name-long-enough-to-push-the-row-past-80-columns")
+    folder.mkdir()
+    shutil.copy(OWN / "digests" / "2024-03-04.md", folder / "2024-03-04.md")
+    imported = await arun("import", folder / "2024-03-04.md", "--db", tmp_path / "other.db")
+    assert any(str(folder / "2024-03-04.md") in line for line in imported.out.splitlines())
+
+
+@pytest.mark.parametrize(
     "query",
     [
         '"a" NEAR(b) *',
@@ -818,6 +897,172 @@ def test_a_database_folder_that_cannot_be_created(run, tmp_path):
     assert "cannot create the folder of the database" in _one_error_line(result)
 
 
+STORED = "2403.01001"  # in tests/fixtures/digests/2024-03-04.md
+READ_COMMANDS = [
+    ["search", "summarizers"],
+    ["search", "summarizers", "--page", "99"],
+    ["author", "mina park", "--json"],
+    ["show", STORED],
+    ["top", "--days", "2"],
+    ["export", "--date", "2024-03-04"],
+    ["export", "--date", "2024-03-05", "--json"],
+    ["db", "info"],
+]
+LONG_AGO = 1_000_000_000  # 2001-09-09: set as mtime, so that any write shows as a new mtime
+
+
+def _digest_store(run, folder: Path) -> Path:
+    folder.mkdir(exist_ok=True)
+    path = folder / "papers.db"
+    assert run("import", OWN / "digests" / "2024-03-04.md", "--db", path).code == 0
+    return path
+
+
+def _files(folder: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file of the folder with its bytes and mtime, and the folder's own mtime."""
+    files = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(folder.iterdir())}
+    return {**files, ".": (b"", folder.stat().st_mtime_ns)}
+
+
+def _backdate(folder: Path) -> None:
+    for path in [*folder.iterdir(), folder]:
+        os.utime(path, (LONG_AGO, LONG_AGO))
+
+
+@pytest.mark.parametrize("args", READ_COMMANDS, ids=" ".join)
+def test_read_commands_never_write(run, tmp_path, args):
+    folder = tmp_path / "data"
+    path = _digest_store(run, folder)
+    assert sorted(p.name for p in folder.iterdir()) == ["papers.db"]  # no -wal left behind
+    _backdate(folder)
+    before = _files(folder)
+    result = run(*args, "--db", path)
+    assert result.code == 0, result.err
+    assert result.out
+    # Same bytes, same mtimes: nothing written, and no -wal, -shm or -journal made (and removed).
+    assert _files(folder) == before
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+def test_read_commands_in_a_read_only_folder(run, tmp_path):
+    if os.geteuid() == 0:
+        pytest.skip("running as root: chmod does not stop root from writing")
+    folder = tmp_path / "data"
+    path = _digest_store(run, folder)
+    path.chmod(0o444)
+    folder.chmod(0o555)
+    try:
+        for args in READ_COMMANDS:
+            result = run(*args, "--db", path)
+            assert result.code == 0, (args, result.err)
+        assert sorted(p.name for p in folder.iterdir()) == ["papers.db"]
+        refused = run("import", OWN / "digests" / "2024-03-04.md", "--db", path)
+        assert refused.code == 1
+        assert "readonly database (the file or its folder is not writable)" in _one_error_line(
+            refused
+        )
+    finally:
+        folder.chmod(0o755)
+        path.chmod(0o644)
+
+
+@pytest.mark.parametrize("args", READ_COMMANDS, ids=" ".join)
+def test_an_empty_file_is_not_a_database(run, tmp_path, args):
+    path = tmp_path / "empty.db"
+    path.touch()
+    result = run(*args, "--db", path)
+    assert result.code == 1
+    assert _one_error_line(result) == (
+        f"paperboy: error: {path} is not a paperboy database (the file is empty)"
+    )
+    assert path.stat().st_size == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.db"]
+
+
+def test_another_programs_database_is_not_a_paperboy_database(run, tmp_path):
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE notes (body TEXT)")
+    conn.close()
+    result = run("search", "x", "--db", path)
+    assert result.code == 1
+    assert "is not a paperboy database (it has no paperboy schema)" in _one_error_line(result)
+
+
+def test_a_writing_command_makes_an_empty_file_a_database(run, tmp_path):
+    path = tmp_path / "empty.db"
+    path.touch()
+    assert run("import", OWN / "digests" / "2024-03-04.md", "--db", path).code == 0
+    assert run("show", STORED, "--db", path, "--json").json()["id"] == STORED
+
+
+def test_an_older_schema_is_read_after_db_migrate(run, tmp_path):
+    *older, _ = migrations()
+    if not older:
+        pytest.skip("only one migration: no older schema to make")
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    for version, _, sql in older:
+        conn.executescript(sql)
+        conn.execute(f"PRAGMA user_version = {version}")
+    conn.close()
+    old, latest = len(older), len(older) + 1
+    before = path.read_bytes()
+
+    for args in (["search", "x"], ["db", "info"]):
+        result = run(*args, "--db", path)
+        assert result.code == 1
+        assert _one_error_line(result) == (
+            f"paperboy: error: the database {path} is at schema version {old} and this "
+            f"paperboy uses {latest}; run 'paperboy db migrate' to upgrade it (the commands "
+            "that only read never change the database)"
+        )
+    assert path.read_bytes() == before
+
+    migrated = run("db", "migrate", "--db", path, "--json")
+    assert migrated.code == 0, migrated.err
+    assert migrated.json() == {"path": str(path), "schema_version": latest, "previous_version": old}
+    assert run("db", "info", "--db", path, "--json").json()["schema_version"] == latest
+    again = run("db", "migrate", "--db", path)
+    assert again.code == 0
+    assert again.out == f"{path}: schema version {latest}, up to date\n"
+
+
+def test_db_migrate_needs_a_database(run, tmp_path):
+    result = run("db", "migrate")
+    assert result.code == 1
+    assert "there is no database at" in _one_error_line(result)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "args", [["search", "x"], ["db", "info"], ["import", OWN / "digests" / "2024-03-04.md"]]
+)
+def test_a_database_path_that_is_a_folder_is_one_line(tmp_path, args):
+    completed = _process(*args, "--db", tmp_path, cwd=tmp_path)
+    assert completed.returncode == 2
+    assert completed.stderr == (
+        f"paperboy: error: the database {tmp_path} is a folder; give the path of a file, such as "
+        f"{tmp_path / 'paperboy.db'}\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(not hasattr(socket, "AF_UNIX"), reason="needs Unix sockets")
+@pytest.mark.parametrize(
+    "args", [["db", "info"], ["top"], ["import", OWN / "digests" / "2024-03-04.md"]]
+)
+def test_a_database_file_that_cannot_be_opened_is_one_line(tmp_path, args):
+    # A socket exists and is no folder, but SQLite cannot open it: the connection fails, and
+    # aiosqlite's worker thread must not print a traceback after the error line.
+    path = tmp_path / "s.db"
+    with socket.socket(socket.AF_UNIX) as listening:
+        listening.bind(str(path))
+        completed = _process(*args, "--db", path, cwd=tmp_path)
+    assert completed.returncode == 1
+    assert completed.stderr == f"paperboy: error: database {path}: unable to open database file\n"
+
+
 # arguments, settings and unexpected errors -------------------------------------------------
 
 
@@ -848,6 +1093,83 @@ def test_usage_errors_are_one_line(run, args, message):
     assert message in _one_error_line(result)
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["search", "--limt", "5"], "unrecognized arguments: --limt; did you mean --limit?"),
+        (["search", "x", "--limit=5", "--pgae", "2"], "--pgae 2; did you mean --page?"),
+        (["--jsno", "top"], "unrecognized arguments: --jsno; did you mean --json?"),
+        (
+            ["top", "--lmit", "3", "--dayz", "2"],
+            "did you mean --limit for --lmit, --days for --dayz?",
+        ),
+        (["serch", "x"], "invalid choice: 'serch'; did you mean search? (choose from 'run',"),
+        (["db", "inf"], "invalid choice: 'inf'; did you mean info?"),
+        (["export", "--date", "2024-01-01", "--format", "jsno"], "did you mean json?"),
+    ],
+)
+def test_mistyped_options_and_commands_get_a_suggestion(run, args, message):
+    result = run(*args)
+    assert result.code == 2
+    assert message in _one_error_line(result)
+
+
+@pytest.mark.parametrize(
+    "args", [["search", "x", "--days", "2"], ["frobnicate"], ["top", "--vrebose-mode"]]
+)
+def test_no_suggestion_when_nothing_is_close(run, args):
+    result = run(*args)
+    assert result.code == 2
+    assert "did you mean" not in _one_error_line(result)
+
+
+def test_unknown_options_name_the_commands_help(run):
+    line = _one_error_line(run("search", "x", "--limt", "5"))
+    assert line.endswith("(see 'paperboy search --help')")
+
+
+HEAVY = ("discord", "aiohttp", "httpx", "apscheduler", "aiosqlite", "rich", "dotenv")
+IMPORTS_PROBE = """
+import json, sys
+from bot.cli import main
+
+def heavy():
+    return sorted({name.split(".")[0] for name in sys.modules} & set(HEAVY))
+
+stages = {"import bot.cli": heavy()}
+for args in (["--help"], ["--version"], ["search", "summarizers", "--json"],
+             ["show", STORED, "--json"], ["search", "summarizers"]):
+    code = main(args)
+    assert code == 0, (args, code)
+    stages[" ".join(args)] = heavy()
+print("\\n" + json.dumps(stages))
+"""
+
+
+def test_commands_import_only_what_they_use(run, tmp_path):
+    path = _digest_store(run, tmp_path / "data")
+    probe = IMPORTS_PROBE.replace("HEAVY", repr(HEAVY)).replace("STORED", repr(STORED))
+    env = {**os.environ, "PAPERBOY_DB": str(path)}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    completed = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "paperboy " in completed.stdout  # --version
+    stages = json.loads(completed.stdout.splitlines()[-1])
+    assert stages["import bot.cli"] == stages["--help"] == stages["--version"] == []
+    # Reading the store: aiosqlite (and dotenv for the settings), no HTTP, no Discord, no rich.
+    assert stages["search summarizers --json"] == ["aiosqlite", "dotenv"]
+    assert stages[f"show {STORED} --json"] == ["aiosqlite", "dotenv"]
+    assert stages["search summarizers"] == ["aiosqlite", "dotenv", "rich"]
+
+
+def test_version(run):
+    result = run("--version")
+    assert result.code == 0
+    assert result.out.startswith("paperboy ") and result.err == ""
+
+
 def test_help(run):
     result = run("--help")
     assert result.code == 0
@@ -869,7 +1191,7 @@ def test_unexpected_errors_are_one_line_unless_verbose(run, monkeypatch):
     async def broken(db):
         raise RuntimeError("something nobody expected")
 
-    monkeypatch.setattr(cli, "store_info", broken)
+    monkeypatch.setattr(storage.papers, "store_info", broken)  # imported by the command
     result = run("db", "info")
     assert result.code == 1
     line = _one_error_line(result)
