@@ -19,7 +19,7 @@ OLD_ARCHIVES = (  # noqa: SIM905 - a word list reads better than 34 quoted strin
     "nucl-ex nucl-th patt-sol physics plasm-ph q-alg q-bio quant-ph solv-int supr-con"
 ).split()
 
-VIDEO_EXTENSIONS = (".mp4", ".webm", ".mov", ".m4v", ".mkv", ".ogv")
+VIDEO_EXTENSIONS = (".mp4", ".webm", ".mov", ".qt", ".m4v", ".mkv", ".ogv")  # .qt: QuickTime
 
 
 def _valid_new_id(arxiv_id: str) -> bool:

@@ -171,6 +171,7 @@ def test_dedupe_authors_keeps_different_people() -> None:
         "https://example.com/clip.m4v?download=1",
         "https://example.com/clip.mkv#t=10",
         "https://example.com/clip.ogv",
+        "https://cdn-uploads.huggingface.co/production/uploads/abc/demo.qt",  # QuickTime
     ],
 )
 def test_video_urls(url: str) -> None:
