@@ -108,7 +108,10 @@ class DigestJobs:
         # Nothing is posted before the bot is connected: at start-up the first check waits
         # for it (rather than guessing how long connecting takes).
         await self.poster.client.wait_until_ready()
-        await self.post_due()
+        try:
+            await self.post_due()
+        except Exception:  # e.g. the database: the next check tries again
+            log.exception("the post check failed")
 
     # -- after each ingest round ------------------------------------------------------------------
 
