@@ -6,7 +6,6 @@ import gc
 import hashlib
 import json
 import logging
-import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from bot.lookup import Sources, http_client
 from bot.models import InvalidPaperId
 from bot.options import OptionRefused, check_options
 from bot.sources import NotFound, SourceError
-from storage.db import Store, open_store
+from storage.db import Store, is_busy, is_full, open_store
 from storage.search import QueryHasNoWords
 from storage.state import get_state, set_state
 
@@ -82,14 +81,12 @@ def user_message(error: Exception, where: str) -> str:
         return f"Could not reach the paper sources right now: {cause}"
     if isinstance(cause, app_commands.CheckFailure):
         return str(cause) or "You cannot use this command here."
-    if isinstance(cause, sqlite3.OperationalError):
-        name = getattr(cause, "sqlite_errorname", "")
-        if name in ("SQLITE_BUSY", "SQLITE_LOCKED"):  # another process held the write lock
-            log.warning("the database was busy in %s: %s", where, cause)
-            return "paperboy's database is busy right now, so nothing was saved; try again."
-        if name == "SQLITE_FULL":
-            log.error("the database is full (disk space?) in %s: %s", where, cause)
-            return "paperboy can't save anything right now (its disk is full); nothing changed."
+    if is_busy(cause):  # another process held the write lock past the busy timeout
+        log.warning("the database was busy in %s: %s", where, cause)
+        return "paperboy's database is busy right now, so nothing was saved; try again."
+    if is_full(cause):
+        log.error("the database is full (disk space?) in %s: %s", where, cause)
+        return "paperboy can't save anything right now (its disk is full); nothing changed."
     if isinstance(cause, app_commands.TransformerError):
         value = cause.value
         if isinstance(value, app_commands.AppCommandChannel | app_commands.AppCommandThread):
@@ -152,7 +149,7 @@ async def reply_ephemeral(interaction: discord.Interaction, text: str) -> None:
         else:
             await interaction.response.send_message(text[:1900], ephemeral=True)
     except discord.HTTPException:
-        log.warning("could not tell the user about an error (interaction expired?)")
+        log.warning("could not answer privately (the interaction expired?)")
 
 
 class PaperBot(commands.Bot):
@@ -182,8 +179,11 @@ class PaperBot(commands.Bot):
         gc.freeze()
 
     async def close(self) -> None:
+        """Stop the jobs, then the cogs (their cog_unload awaits what they started): nothing of
+        the bot's is left running when this returns."""
         if self.services.scheduler.running:
             self.services.scheduler.shutdown(wait=False)
+        await self.services.ingest.stop()
         await super().close()
 
     async def sync_commands(self) -> None:

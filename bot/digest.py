@@ -39,12 +39,13 @@ from storage.posts import (
     fail_post,
     finish_post,
     live_posts,
-    posts_of_day,
     record_message,
     restart_post,
     set_shown,
+    subscribed_posts_of_day,
 )
 from storage.subscriptions import Subscription, record_failure
+from storage.votes import from_iso, to_iso
 
 log = logging.getLogger(__name__)
 
@@ -138,23 +139,34 @@ def shown_count(plan: dict) -> int:
 
 def late_papers(plan: dict, listed: Sequence[Paper]) -> list[Paper] | None:
     """The papers of the day's current list (`listed`, in digest order) that were added after
-    the digest was planned and pass its filters; None for a plan that predates follow-ups."""
+    the digest was planned and pass its filters, as many as its `top` still leaves room for;
+    None for a plan that predates follow-ups."""
     if "seen" not in plan:
         return None
     seen = set(plan["seen"])
-    return [p for p in select_papers(listed, DigestOptions.of_plan(plan)) if p.id not in seen]
+    options = DigestOptions.of_plan(plan)
+    late = [p for p in select_papers(listed, options) if p.id not in seen]
+    return late[: max(0, options.top - shown_count(plan))] if options.top else late
 
 
-def add_follow_up(plan: dict, papers: Sequence[Paper]) -> dict:
+def add_follow_up(plan: dict, papers: Sequence[Paper], now: datetime) -> dict:
     """The plan with one more follow-up: messages for `papers`, numbered after the cards shown,
-    the first of them headed "+N papers added to Daily Papers — D"."""
-    first = len(plan["parts"])
+    the first of them headed "+N papers added to Daily Papers — D". A digest that had no papers
+    gets them as an ordinary digest instead (a header, then the cards)."""
     parts = _pack(papers, DigestOptions.of_plan(plan), first_rank=shown_count(plan) + 1)
+    follow_ups = plan.get("follow_ups", [])
+    if plan["parts"]:
+        follow_ups = [*follow_ups, [len(plan["parts"]), len(papers)]]
+    else:
+        parts = [[], *parts]
+    seen = plan["seen"] + [p.id for p in papers]
     return {
         **plan,
         "parts": plan["parts"] + parts,
-        "follow_ups": [*plan.get("follow_ups", []), [first, len(papers)]],
-        "seen": plan["seen"] + [p.id for p in papers],
+        "follow_ups": follow_ups,
+        "seen": seen,
+        "listed": len(seen),
+        "extended_at": to_iso(now),  # where a resume looks for messages sent since
     }
 
 
@@ -272,8 +284,12 @@ def render_part(
 # --- member votes -----------------------------------------------------------------------------
 
 
-class CardLabel(discord.ui.DynamicItem[discord.ui.Button], template=r"card:(?P<paper>\S+)"):
+class CardLabel(
+    Guarded, discord.ui.DynamicItem[discord.ui.Button], template=r"card:(?P<paper>\S+)"
+):
     """A disabled button naming the card a row of vote buttons belongs to ("3. Title…")."""
+
+    where = "a card label"
 
     def __init__(self, paper_id: str, label: str) -> None:
         button = discord.ui.Button(
@@ -283,8 +299,14 @@ class CardLabel(discord.ui.DynamicItem[discord.ui.Button], template=r"card:(?P<p
         super().__init__(button)
 
     @classmethod
-    async def from_custom_id(cls, interaction, item, match):  # never clicked: it is disabled
+    async def from_custom_id(cls, interaction, item, match):
         return cls(match["paper"], "·")
+
+    async def act(self, interaction: discord.Interaction) -> None:
+        # Disabled, so only a forged client clicks it; it is answered all the same.
+        await interaction.response.send_message(
+            "This button names the card; vote with 👍 or 👎 next to it.", ephemeral=True
+        )
 
 
 class VoteButton(
@@ -473,7 +495,7 @@ class DigestPoster:
         interrupted post. Returns how many digests got one."""
         if now >= datetime.combine(day, time(0), tzinfo=UTC) + FOLLOW_UPS_FOR:
             return 0
-        posts = await posts_of_day(self.store.reader, day, state=POSTED)
+        posts = await subscribed_posts_of_day(self.store.reader, day, state=POSTED)
         if not posts:
             return 0
         listed = await papers_on_day(self.store.reader, day)
@@ -481,7 +503,7 @@ class DigestPoster:
         for post in posts:
             late = late_papers(post.plan, listed)
             if late:
-                extended.append((post, add_follow_up(post.plan, late)))
+                extended.append((post, add_follow_up(post.plan, late, now)))
         if extended:
             async with self.store.write() as conn:
                 for post, plan in extended:
@@ -640,19 +662,21 @@ class DigestPoster:
         self, channel: discord.PartialMessageable, post: Post, rendered: Rendered
     ) -> discord.Message | None:
         """The message of this part if Discord created it before the bot died, else None."""
-        after_id = max(post.messages.values(), default=None)
-        after = (
-            discord.Object(id=after_id)
-            if after_id
-            else discord.Object(
-                id=discord.utils.time_snowflake(post.started_at - timedelta(minutes=1))
+        # Messages sent since the post (or its latest follow-up) began, after the last one
+        # recorded: a follow-up can come hours after the digest's own messages.
+        begun = from_iso(post.plan.get("extended_at")) or post.started_at
+        after = discord.Object(
+            id=max(
+                max(post.messages.values(), default=0),
+                discord.utils.time_snowflake(begun - timedelta(minutes=1)),
             )
         )
         wanted = rendered.signature()
         me = self.client.user
 
         async def scan() -> discord.Message | None:
-            async for message in channel.history(limit=20, after=after, oldest_first=True):
+            # One page of history (100 messages): members may have talked since.
+            async for message in channel.history(limit=100, after=after, oldest_first=True):
                 if (
                     me
                     and message.author.id == me.id

@@ -131,8 +131,12 @@ class DigestJobs:
             if edited:
                 log.info("updated the counts on %d digest messages", edited)
         for day, state in sorted(report.days.items()):
-            if state.settled:  # complete, and stable again after any addition
+            if not state.settled:  # complete, and stable again after any addition
+                continue
+            try:
                 await self.poster.add_late_papers(day, report.now)
+            except Exception:  # the next round tries again; other days go on
+                log.exception("planning the follow-ups of %s failed", day)
 
     # -- posting ---------------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ import math
 import re
 import sqlite3
 from collections.abc import Awaitable, Callable
-from datetime import date, time
+from datetime import UTC, date, datetime, time
 from functools import cache
 from typing import Literal, TypeVar
 from zoneinfo import available_timezones
@@ -24,8 +24,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import render
-from bot.app import PaperBot, Services
+from bot.app import PaperBot, Services, reply_ephemeral
 from bot.digest import (
+    FOLLOW_UPS_FOR,
     CardLabel,
     DigestOptions,
     DigestPoster,
@@ -38,6 +39,7 @@ from bot.errors import UserError
 from bot.models import parse_day
 from bot.scheduler import DigestJobs, next_slot
 from storage.days import is_complete, latest_complete_day
+from storage.db import is_busy
 from storage.papers import latest_day
 from storage.posts import FAILED, POSTED, get_post, latest_posts
 from storage.subscriptions import (
@@ -144,14 +146,6 @@ def _describe_options(sub: Subscription) -> str:
 
 def _jump(guild_id: int, channel_id: int, message_id: int) -> str:
     return f"https://discord.com/channels/{guild_id}/{channel_id}/{message_id}"
-
-
-def _locked(error: sqlite3.OperationalError) -> bool:
-    """Whether `error` says another connection holds the database (SQLITE_BUSY / _LOCKED)."""
-    code = getattr(error, "sqlite_errorcode", None)
-    if code is not None:
-        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-    return "locked" in str(error) or "busy" in str(error)
 
 
 def _within(seconds: float) -> str:
@@ -288,17 +282,9 @@ class Digest(commands.Cog):
                 async with self.store.write() as conn:
                     return await work(conn)
             except sqlite3.OperationalError as exc:
-                if not _locked(exc) or loop.time() >= give_up:
+                if not is_busy(exc) or loop.time() >= give_up:
                     raise  # busy for good: bot.app.user_message tells the admin to try again
                 log.warning("the database is locked by another process; writing again")
-
-    @staticmethod
-    async def _answer(interaction: discord.Interaction, text: str) -> None:
-        """A private answer, as the response or (after a defer) as the followup."""
-        if interaction.response.is_done():
-            await interaction.followup.send(text, ephemeral=True)
-        else:
-            await interaction.response.send_message(text, ephemeral=True)
 
     # -- commands ----------------------------------------------------------------------------
 
@@ -342,7 +328,7 @@ class Digest(commands.Cog):
                 f"\nTip: allow **{', '.join(recommended)}** too, so a post interrupted by a "
                 "restart can never repeat a message."
             )
-        await self._answer(interaction, text)
+        await reply_ephemeral(interaction, text)
 
     async def _first_post_text(self, sub: Subscription) -> str:
         """What happens next for a subscription just saved, as the post check will do it."""
@@ -395,7 +381,7 @@ class Digest(commands.Cog):
         )
         if not removed:
             raise UserError(f"{channel.mention} doesn't get the digest; nothing to stop.")
-        await self._answer(interaction, f"{channel.mention} won't get the digest any more.")
+        await reply_ephemeral(interaction, f"{channel.mention} won't get the digest any more.")
 
     @digest.command(
         name="list", description="This server's digest channels, next posts, last results"
@@ -523,20 +509,27 @@ class Digest(commands.Cog):
         options = DigestOptions.of(await get_subscription(self.store.reader, channel.id))
         plan = await self._plan(day, options)  # says why when there is nothing to post
         # Posting takes a while (rate limits): acknowledge within Discord's 3 seconds first.
-        if await is_complete(self.store.reader, day):
+        now = self.clock()
+        recent = now < datetime.combine(day, time(0), tzinfo=UTC) + FOLLOW_UPS_FOR
+        if not recent or await is_complete(self.store.reader, day):
             await interaction.response.defer(ephemeral=True, thinking=True)
-        else:
+        else:  # Hugging Face may still add papers to it
             shown = shown_count(plan)
+            later = (
+                "papers added later follow there in one “+N papers added” message once the day "
+                "is complete"
+                if await get_subscription(self.store.reader, channel.id)
+                else "papers added later are not posted there, since the channel has no "
+                "subscription (`/digest subscribe`)"
+            )
             await interaction.response.send_message(
                 f"⚠️ Daily Papers of {day} are not complete yet: Hugging Face is still adding "
-                f"papers. Posting the {shown} there {'is' if shown == 1 else 'are'} now in "
-                f"{channel.mention}; papers added later follow there in one “+N papers added” "
-                "message once the day is complete (until it is three days old).",
+                f"papers. Posting the {shown} listed so far in {channel.mention}; {later}.",
                 ephemeral=True,
             )
         post = await self.poster.post(
             channel_id=channel.id, guild_id=channel.guild.id, day=day, options=options,
-            now=self.clock(),
+            now=now,
         )  # fmt: skip
         if post.state == POSTED:
             count = shown_count(post.plan)

@@ -10,7 +10,8 @@ So D is complete at the first successful poll where:
 - the list is not empty, unless D is a Saturday or Sunday on which no poll ever found a paper;
 - the list is not smaller than the largest one any poll of D returned (a list that shrank is a
   partial answer) — unless D ended more than SHRUNK_AFTER ago: then a shrunk list that stays the
-  same for the streak is taken as Hugging Face's final word, so a day is never lost for good.
+  same for the streak is taken as Hugging Face's final word, so the day is still posted (before
+  the next day completes).
 
 A complete day stays complete. Papers added to it later are posted by the digest as follow-ups
 (bot/digest.py); it sends them when the day is *settled* again: the same stable streak, on a
@@ -29,7 +30,9 @@ import aiosqlite
 from storage.votes import from_iso, to_iso
 
 STABLE_POLLS = 2  # consecutive polls after the day's end that must agree
-SHRUNK_AFTER = timedelta(days=1)  # after the day's end: a stable shrunk list counts then
+# After the day's end, a stable shrunk list counts: within 12 hours, so that the day completes
+# (and is posted) before the next day does.
+SHRUNK_AFTER = timedelta(hours=12)
 WEEKEND = (5, 6)  # date.weekday() of Saturday and Sunday: Daily Papers may be empty then
 
 
@@ -118,9 +121,9 @@ async def is_complete(db: aiosqlite.Connection, day: date) -> bool:
     return bool(rows)
 
 
-async def listed_keys(db: aiosqlite.Connection, day: date) -> set[int]:
-    """The keys of the papers stored on `day`'s list (every poll's papers: lists only grow)."""
+async def incomplete_days(db: aiosqlite.Connection, *, since: date) -> set[date]:
+    """Days from `since` on that were polled but are not complete yet."""
     rows = await db.execute_fetchall(
-        "SELECT paper_pk FROM daily_entries WHERE day = ?", (day.isoformat(),)
+        "SELECT day FROM day_polls WHERE day >= ? AND complete_at IS NULL", (since.isoformat(),)
     )
-    return {pk for (pk,) in rows}
+    return {date.fromisoformat(day) for (day,) in rows}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -58,6 +59,23 @@ class DatabaseNeedsMigration(RuntimeError):
         self.path = path
         self.version = version
         self.latest = latest
+
+
+def is_busy(error: BaseException) -> bool:
+    """Whether `error` says another connection holds the database (SQLITE_BUSY / _LOCKED, and
+    their extended codes): worth trying again, unlike other errors."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return (
+        isinstance(error, sqlite3.OperationalError)
+        and code is not None
+        and (code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED))
+    )
+
+
+def is_full(error: BaseException) -> bool:
+    """Whether `error` is SQLite's "database or disk is full"."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return isinstance(error, sqlite3.OperationalError) and code == sqlite3.SQLITE_FULL
 
 
 def migrations() -> list[tuple[int, str, str]]:

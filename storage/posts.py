@@ -122,9 +122,11 @@ async def add_parts(
     conn: aiosqlite.Connection, channel_id: int, day: date, plan: dict[str, Any]
 ) -> bool:
     """Give a posted digest a longer plan (a follow-up) and put it back to "posting", so its
-    new messages are sent, and resumed, like any post's. False if it was not posted."""
+    new messages are sent, and resumed, like any post's, with retries of their own. False if it
+    was not posted."""
     cursor = await conn.execute(
-        "UPDATE posts SET plan = ?, state = ? WHERE channel_id = ? AND day = ? AND state = ?",
+        "UPDATE posts SET plan = ?, state = ?, attempts = 0, error = NULL, retry_at = NULL"
+        " WHERE channel_id = ? AND day = ? AND state = ?",
         (json.dumps(plan), POSTING, channel_id, day.isoformat(), POSTED),
     )
     return cursor.rowcount > 0
@@ -201,10 +203,13 @@ async def posts_since(
     return found
 
 
-async def posts_of_day(db: aiosqlite.Connection, day: date, *, state: str) -> list[Post]:
-    """Every channel's post of `day` in `state` (without their messages)."""
+async def subscribed_posts_of_day(db: aiosqlite.Connection, day: date, *, state: str) -> list[Post]:
+    """The posts of `day` in `state` of the channels that are still subscribed (without their
+    messages): a channel that unsubscribed gets no follow-up."""
     rows = await db.execute_fetchall(
-        f"SELECT {_COLUMNS} FROM posts WHERE day = ? AND state = ?", (day.isoformat(), state)
+        f"SELECT {_COLUMNS} FROM posts WHERE day = ? AND state = ?"
+        " AND channel_id IN (SELECT channel_id FROM subscriptions)",
+        (day.isoformat(), state),
     )
     return [_post(row) for row in rows]
 

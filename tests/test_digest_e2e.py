@@ -8,6 +8,7 @@ themselves (`ingest.run()`, `jobs.post_due()`), as the scheduler would, at the t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import sqlite3
@@ -27,7 +28,7 @@ from bot.app import PaperBot, configure_endpoints, open_services
 from bot.config import load_settings
 from bot.models import Summary
 from bot.scheduler import DigestJobs
-from storage.papers import get_paper, save_papers
+from storage.papers import get_paper, save_daily_list, save_papers
 from storage.posts import get_post
 
 TOKEN = "fake-token-not-secret"
@@ -1095,3 +1096,137 @@ def test_a_full_disk_is_named_to_the_member_not_hidden(tmp_path):
         for _ in range(100):
             db.execute("INSERT INTO t VALUES (?)", ("x" * 1000,))
     assert "disk is full" in user_message(full.value, "a test")
+
+
+async def test_papers_added_to_a_day_posted_empty_get_a_digest_not_a_follow_up(world):
+    await world.subscribe("general", "09:00", "UTC")
+    saturday = date(2024, 1, 20)
+    route = serve_day(world.sources, saturday, Reply.json([]))
+    await world.ingest_at(72.2)  # complete and empty: nothing to post
+    await world.ingest_at(72.7)
+    await world.post_at(81.0)
+    assert world.posted("general") == []
+    route.replies[:] = [Reply.json(hf_items(2))]  # Hugging Face lists two papers after all
+    await world.ingest_at(82.0)
+    await world.ingest_at(82.5)
+    await world.post_at(82.55)
+    messages = world.posted("general")
+    assert messages[0]["content"].startswith("📰 **Daily Papers — 2024-01-20** · 2 papers")
+    assert _follow_ups(messages) == []
+    assert [c["title"].split(". ", 1)[0] for c in _embeds(messages[1:])] == ["1", "2"]
+
+
+async def test_a_top_n_channel_gets_no_more_than_n_papers_from_follow_ups(world):
+    await world.subscribe("general", "09:00", "UTC", top=3)
+    route = serve_day(world.sources, DAY, Reply.json(hf_items(2)))
+    await world.ingest_at(0.2)
+    await world.ingest_at(0.7)
+    await world.post_at(9.0)
+    route.replies[:] = [Reply.json(hf_items(2) + hf_items(3, first=50))]  # 150, 149, 148 votes
+    await world.ingest_at(10.0)
+    await world.ingest_at(10.5)
+    await world.post_at(10.55)
+    (note,) = _follow_ups(world.posted("general"))
+    assert note["content"].startswith("➕ **+1 paper added")
+    assert [c["url"] for c in note["embeds"]] == ["https://arxiv.org/abs/2401.00050"]
+    assert len(_embeds(world.posted("general")[1:])) == 3
+
+
+async def test_a_follow_up_has_retries_of_its_own(world):
+    await world.subscribe("general", "09:00", "UTC")
+    route = serve_day(world.sources, DAY, Reply.json(hf_items(2)))
+    await world.ingest_at(0.2)
+    await world.ingest_at(0.7)
+    now = 9.0
+    for delay in (1, 5, 25):  # the digest itself needed all three retries
+        world.fake.fail_next("POST", r"/channels/\d+/messages", 503)
+        await world.post_at(now)
+        now += delay / 60
+    await world.post_at(now)
+    assert len(_embeds(world.posted("general")[1:])) == 2
+    route.replies[:] = [Reply.json(hf_items(4))]
+    await world.ingest_at(10.0)
+    await world.ingest_at(10.5)
+    world.fake.fail_next("POST", r"/channels/\d+/messages", 503)
+    await world.post_at(10.55)
+    post = await get_post(world.services.store.reader, world.channel("general").id, DAY)
+    assert post.state == "failed" and post.retry_at == world.clock() + timedelta(minutes=1)
+    await world.post_at(10.55 + 1 / 60)
+    (note,) = _follow_ups(world.posted("general"))
+    assert len(note["embeds"]) == 2
+
+
+async def test_a_follow_up_cut_short_is_found_in_the_history_after_members_talked(world):
+    await world.subscribe("general", "09:00", "UTC")
+    route = serve_day(world.sources, DAY, Reply.json(hf_items(2)))
+    await world.ingest_at(0.2)
+    await world.ingest_at(0.7)
+    await world.post_at(9.0)
+    for n in range(25):  # a busy channel between the digest and the follow-up
+        world.fake._create_message(world.channel("general"), {"content": f"chat {n}"})
+    route.replies[:] = [Reply.json(hf_items(4))]
+    await world.ingest_at(10.0)
+    await world.ingest_at(10.5)
+    # Discord creates the follow-up, then the bot dies before it learns the message's id.
+    gate = world.fake.hold("POST", r"/channels/\d+/messages", commit_first=True)
+    posting = asyncio.create_task(world.post_at(10.55))
+    await gate.wait_blocked()
+    posting.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await posting
+    gate.release()
+    await world.post_at(10.6)  # the resume finds it instead of sending it again
+    assert len(_follow_ups(world.posted("general"))) == 1
+
+
+async def test_an_unsubscribed_channel_gets_no_follow_up(world):
+    await world.subscribe("general", "09:00", "UTC")
+    route = serve_day(world.sources, DAY, Reply.json(hf_items(2)))
+    await world.ingest_at(0.2)
+    await world.ingest_at(0.7)
+    await world.post_at(9.0)
+    await (await world.slash("digest unsubscribe", channel=world.channel("general"))).response()
+    route.replies[:] = [Reply.json(hf_items(4))]
+    await world.ingest_at(10.0)
+    await world.ingest_at(10.5)
+    await world.post_at(10.55)
+    assert _follow_ups(world.posted("general")) == []
+    post = await get_post(world.services.store.reader, world.channel("general").id, DAY)
+    assert post.state == "posted"  # not left waiting to be sent
+
+
+async def test_a_shrunk_list_is_posted_half_a_day_later_rather_than_lost(world):
+    await world.subscribe("general", "09:00", "UTC")
+    route = serve_day(world.sources, DAY, Reply.json(hf_items(4)))
+    await world.ingest_at(0.2)
+    route.replies[:] = [Reply.json(hf_items(3))]  # one paper is gone for good
+    for hours in (0.7, 1.2, 6.0, 11.5):
+        await world.ingest_at(hours)
+    await world.post_at(11.55)
+    assert world.posted("general") == []
+    await world.ingest_at(12.0)
+    await world.post_at(12.05)
+    assert len(_embeds(world.posted("general")[1:])) == 4  # the stored list keeps all four
+
+
+async def test_posting_an_old_day_that_was_never_polled_gives_no_incomplete_note(world):
+    from bot.models import DailyList
+    from bot.sources.huggingface import parse_daily_item
+
+    old_day = date(2023, 12, 1)  # e.g. imported from the archive
+    async with world.services.store.write() as conn:
+        papers = [parse_daily_item(item) for item in hf_items(2)]
+        await save_daily_list(conn, DailyList(old_day, papers), DAY_END)
+    posting = await world.slash("digest post", channel=world.channel("seoul"), date="2023-12-01")
+    assert (await posting.response())["type"] == 5  # no "not complete" note first
+    assert "Posted the digest of 2023-12-01" in (await posting.original())["content"]
+
+
+async def test_posting_an_incomplete_day_in_a_channel_without_subscription_says_what_follows(world):
+    serve_day(world.sources, DAY, Reply.json(hf_items(3)))
+    world.clock.at(-3.0)
+    await world.services.ingest.run()
+    posting = await world.slash("digest post", channel=world.channel("third"), date="2024-01-17")
+    first = (await posting.response())["data"]["content"]
+    assert "Posting the 3 listed so far in" in first
+    assert "not posted there, since the channel has no subscription" in first

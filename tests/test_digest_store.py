@@ -114,12 +114,12 @@ async def test_a_list_that_shrank_does_not_complete_the_day_until_a_day_later(st
     assert whole.complete_at == END + timedelta(minutes=160)
 
 
-async def test_a_shrunk_list_that_stays_completes_a_day_after_the_day_ended(store):
+async def test_a_shrunk_list_that_stays_completes_the_day_half_a_day_after_it_ended(store):
     await _poll(store, ["a", "b", "c"], END + timedelta(minutes=10))
-    await _poll(store, ["a", "b"], END + timedelta(hours=23))
-    assert (await _poll(store, ["a", "b"], END + timedelta(hours=23.5))).complete_at is None
-    late = await _poll(store, ["a", "b"], END + timedelta(hours=24))
-    assert late.complete_at == END + timedelta(hours=24)
+    await _poll(store, ["a", "b"], END + timedelta(hours=11))
+    assert (await _poll(store, ["a", "b"], END + timedelta(hours=11.5))).complete_at is None
+    late = await _poll(store, ["a", "b"], END + timedelta(hours=12))
+    assert late.complete_at == END + timedelta(hours=12)
 
 
 # --- local times ------------------------------------------------------------------------------

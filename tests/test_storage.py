@@ -615,6 +615,31 @@ async def test_an_empty_author_list_keeps_the_stored_one(store: Store) -> None:
     assert (await get_paper(store.reader, "2401.08541")).authors == AIM_AUTHORS
 
 
+async def test_older_data_saved_later_only_fills_in_what_is_missing(store: Store) -> None:
+    later = datetime(2024, 10, 18, 23, 59, tzinfo=UTC)
+    async with store.write() as conn:  # the newer archive day is imported first
+        newer = Paper(id="2410.09342", title="LLM×MapReduce", authors=["A", "B"], upvotes=7)
+        await save_daily_list(conn, DailyList(date(2024, 10, 18), [newer]), later)
+    async with store.write() as conn:  # then an older day lists it under another title
+        older = Paper(
+            id="2410.09342", title="LLMtimesMapReduce", authors=["B", "A"], upvotes=3,
+            abstract="What the newer day did not say.",
+        )  # fmt: skip
+        stats = await save_daily_list(
+            conn, DailyList(date(2024, 10, 16), [older]), later - timedelta(days=2)
+        )
+    paper = await get_paper(store.reader, "2410.09342")
+    assert (paper.title, paper.authors, paper.upvotes) == ("LLM×MapReduce", ["A", "B"], 7)
+    assert paper.abstract == "What the newer day did not say."  # missing before: filled in
+    assert paper.days == [date(2024, 10, 16), date(2024, 10, 18)]
+    assert stats.updated == 1
+    async with store.write() as conn:  # the same older day again: nothing changes
+        again = await save_daily_list(
+            conn, DailyList(date(2024, 10, 16), [older]), later - timedelta(days=2)
+        )
+    assert again == SaveStats(unchanged=1)
+
+
 async def test_a_batch_with_the_same_paper_twice_keeps_the_last(store: Store) -> None:
     stats = await save(
         store,
