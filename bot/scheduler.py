@@ -5,11 +5,14 @@
 - post check: every POST_CHECK_SECONDS once the bot is connected, post the digests that are due
   and resume interrupted ones (follow-ups included).
 
-When a digest is due: a subscription is due once its local time has passed on the local day and
-the newest complete day has not been posted to it (nor a newer one). So a channel gets the newest
-day at its time, or as soon as that day is complete after it; a bot that was down at that time
-posts when it comes back, once: only the newest day, never a backlog. A subscription made after
-today's time gets the newest day right away.
+When a digest is due: a subscription is due once its local time has passed on the local day,
+the newest complete day has not been posted to it (nor a newer one), and no digest of an earlier
+day was posted there since that time: one digest per local day. So a channel gets the newest
+day at its time, or as soon as that day is complete after it if it has had none since (Seoul,
+whose 09:00 comes before the day is complete); a day that completes after the channel got its
+digest of the day before (San Francisco's evening) waits for the next local time. A bot that
+was down at that time posts when it comes back, once: only the newest day, never a backlog. A
+subscription made after today's time gets the newest day right away.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ log = logging.getLogger(__name__)
 # message until that channel's 5-second window resets, so with fewer posts in flight the slots
 # fill with waiting posts and the fan-out falls below the pacer's rate (benchmarks/README_digest).
 MAX_PARALLEL_CHANNELS = 100
+RECENT_POSTS = timedelta(days=7)  # earlier posts a due check looks at (one digest per local day)
 
 
 def today_slot(now: datetime, post_time: time, timezone: str) -> datetime:
@@ -175,7 +179,11 @@ class DigestJobs:
         for post in resumable:  # oldest first
             interrupted.setdefault(post.channel_id, post.day)
         subs = await all_subscriptions(db)
-        recent = await posts_since(db, [s.channel_id for s in subs], latest[0]) if latest else {}
+        recent = (
+            await posts_since(db, [s.channel_id for s in subs], latest[0] - RECENT_POSTS)
+            if latest
+            else {}
+        )
         work = []
         for sub in subs:
             if self.poster.busy(sub.channel_id):
@@ -194,20 +202,22 @@ class DigestJobs:
         latest = await latest_complete_day(self.store.reader)
         if latest is None:
             return None
-        recent = await posts_since(self.store.reader, [sub.channel_id], latest[0])
+        recent = await posts_since(self.store.reader, [sub.channel_id], latest[0] - RECENT_POSTS)
         return _due_day(sub, latest, recent.get(sub.channel_id, []), now)
 
 
 def _due_day(
     sub: Subscription, latest: tuple[date, datetime] | None, recent: list[Post], now: datetime
 ) -> date | None:
-    """The newest complete day if `sub` is due for it; `recent`: the channel's posts of that day
-    and later."""
+    """The newest complete day if `sub` is due for it; `recent`: the channel's posts of the
+    RECENT_POSTS days before that day and later."""
     slot = today_slot(now, sub.post_time, sub.timezone)
     if latest is None or now < slot:
         return None
     day = latest[0]
     for post in recent:
+        if post.day < day and post.state == POSTED and post.started_at and post.started_at >= slot:
+            return None  # today's time went to the day before: this one waits for the next
         if post.day > day and post.state == POSTED:
             return None  # a newer day was posted already (e.g. by /digest post)
         if post.day == day:

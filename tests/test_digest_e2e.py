@@ -1230,3 +1230,20 @@ async def test_posting_an_incomplete_day_in_a_channel_without_subscription_says_
     first = (await posting.response())["data"]["content"]
     assert "Posting the 3 listed so far in" in first
     assert "not posted there, since the channel has no subscription" in first
+
+
+async def test_a_day_completing_in_the_evening_west_of_utc_waits_for_the_next_morning(world):
+    await world.subscribe("general", "09:00", "America/Los_Angeles")  # 17:00 UTC in January
+    before = DAY - timedelta(days=1)
+    serve_day(world.sources, before, Reply.json(hf_items(2, first=150)))
+    await world.ingest_at(-23.8)  # the 16th completes at 00:42 UTC on the 17th
+    await world.ingest_at(-23.3)
+    await world.post_at(-7.0)  # 09:00 on the 17th in San Francisco: the 16th
+    assert world.posted("general")[0]["content"].startswith("📰 **Daily Papers — 2024-01-16**")
+    serve_day(world.sources, DAY, Reply.json(hf_items(3)))
+    await world.ingest_at(0.2)
+    await world.ingest_at(0.7)  # the 17th completes at 16:42 on the 17th there
+    assert await world.post_at(0.75) == []  # not that evening: today's digest was sent
+    assert await world.post_at(16.9) == []
+    await world.post_at(17.0)  # 09:00 on the 18th
+    assert world.posted("general")[-2]["content"].startswith("📰 **Daily Papers — 2024-01-17**")
