@@ -163,7 +163,28 @@ def _console() -> Console:
 
     if sys.stdout.isatty():
         return Console(highlight=False)
-    return Console(highlight=False, width=PIPED_WIDTH)
+    return Console(highlight=False, width=PIPED_WIDTH, file=_Unpadded(sys.stdout))
+
+
+class _Unpadded:
+    """stdout for a pipe or a file: rich pads a table's rows to the table's width, and those
+    trailing spaces would only get in the way of grep, cut and diff."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.partial = ""
+
+    def write(self, text: str) -> int:
+        *lines, self.partial = (self.partial + text).split("\n")
+        for line in lines:
+            self.stream.write(line.rstrip() + "\n")
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return False
 
 
 # ---------------------------------------------------------------------------------------------
@@ -668,6 +689,19 @@ def _stats_json(stats: SaveStats) -> dict[str, int]:
     }
 
 
+def _totals(rows: Sequence[dict[str, Any]], unit: str) -> str:
+    """One line under a counts table: what the whole command did."""
+    done = [row for row in rows if not row["error"]]
+    papers, new, updated, votes = (
+        sum(row[key] for row in done) for key in ("papers", "new", "updated", "vote_rows")
+    )
+    failed = len(rows) - len(done)
+    return (
+        f"{_plural(len(rows), unit)}: {papers:,} papers listed, {new:,} new, {updated:,} updated,"
+        f" {votes:,} vote rows" + (f"; {failed:,} failed" if failed else "")
+    )
+
+
 def _counts_table(title: str, first_column: str) -> Table:
     from rich import box
     from rich.table import Table
@@ -794,6 +828,8 @@ async def _fetch(context: Context) -> int:
                     "ok" if row["papers"] else "no papers listed",
                 )
         context.out.print(table)
+        if len(rows) > 1:
+            context.out.print(_totals(rows, "day"))
     for row in failed:
         _error_line(f"{row['day']}: {row['error']}")
     if count > 1 and len(failed) == count:
@@ -844,6 +880,8 @@ async def _import(context: Context) -> int:
                 counts = (str(row[key]) for key in ("papers", "new", "updated", "vote_rows"))
                 table.add_row(Text(row["file"]), *counts, _plural(len(row["days"]), "day"))
         context.out.print(table)
+        if len(rows) > 1:
+            context.out.print(_totals(rows, "file"))
     for row in failed:
         _error_line(row["error"])
     return EXIT_FAILED if failed else EXIT_OK

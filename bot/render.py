@@ -542,8 +542,9 @@ def _links_text(paper: Paper, video_url: str | None, limit: int, *, arxiv: bool 
     if code := _code_url(paper.github_repo):
         stars = f" ★{_count(paper.github_stars)}" if paper.github_stars is not None else ""
         links.append(_link("Code", code) + stars)
-    if project := _web_url(paper.project_page):
-        links.append(_link("Project page", project))
+    project = _web_url(paper.project_page)
+    if project and project.rstrip("/") not in (paper.hf_url, paper.arxiv_url, paper.pdf_url):
+        links.append(_link("Project page", project))  # not when it only repeats a link above
     text = ""
     for link in links:
         candidate = f"{text} · {link}" if text else link

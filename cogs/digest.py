@@ -205,7 +205,8 @@ class Digest(commands.Cog):
             raise app_commands.NoPrivateMessage("Digests are set up in a server, not in DMs.")
         if not interaction.permissions.manage_guild:
             raise app_commands.CheckFailure(
-                "Only members with the Manage Server permission can change this server's digests."
+                "Only members with the Manage Server permission can see or change this "
+                "server's digests."
             )
         return True
 

@@ -354,6 +354,9 @@ def test_import_table_output(run):
     assert result.code == 1
     assert "2024-03-04.md" in result.out and "3 days" in result.out
     assert "failed" in result.out
+    assert result.out.splitlines()[-1] == (
+        "3 files: 7 papers listed, 6 new, 1 updated, 6 vote rows; 2 failed"
+    )
     assert "Traceback" not in result.err
     assert [line.split(": ", 2)[2].split(":")[0:2] for line in result.err_lines] == [
         [str(OWN / "digests" / "broken" / "bad-vote.md"), "7"],
@@ -621,6 +624,7 @@ async def test_piped_tables_are_not_wrapped(fetched, arun, monkeypatch, tmp_path
         assert short_authors(paper["authors"]) in row
     # The lines of the table: title, blank, header, rule, one per paper, blank.
     assert len(table.out.splitlines()) == 5 + len(papers)
+    assert all(line == line.rstrip() for line in table.out.splitlines())  # no padding to cut
 
     folder = tmp_path / ("a-folder-with-a-name-long-enough-to-push-the-row-past-80-columns")
     folder.mkdir()

@@ -352,6 +352,9 @@ def test_links_show_code_with_stars_and_project_page_and_drop_unsafe_urls() -> N
     assert "javascript" not in (field(embed, "Links") or "") and "image" not in embed.to_dict()
     spaced = paper_card(make_paper(project_page="https://example.org/a page"))
     assert "Project page" not in (field(spaced, "Links") or "")
+    repeated = make_paper()
+    repeated.project_page = repeated.hf_url + "/"  # Hugging Face gives its own page sometimes
+    assert "Project page" not in (field(paper_card(repeated), "Links") or "")
 
 
 def test_unknown_upvotes_show_as_a_dash_everywhere() -> None:
