@@ -13,10 +13,10 @@ import math
 import re
 import sqlite3
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from typing import Literal, TypeVar
-from zoneinfo import available_timezones
+from zoneinfo import ZoneInfo, available_timezones
 
 import aiosqlite
 import discord
@@ -100,9 +100,69 @@ def parse_time(text: str) -> time:
     return time(int(match[1]), int(match[2]))
 
 
+# What people type for a zone that is not the zone's name: abbreviations (ambiguous, and EST,
+# MST and HST are IANA names of fixed offsets with no daylight saving) and UTC offsets. They get
+# the names of the zones they usually mean instead of a close spelling (KST is not MST).
+_ABBREVIATIONS = {
+    "kst": ("Asia/Seoul",), "jst": ("Asia/Tokyo",), "hkt": ("Asia/Hong_Kong",),
+    "sgt": ("Asia/Singapore",), "ist": ("Asia/Kolkata", "Europe/Dublin"),
+    "cst": ("America/Chicago", "Asia/Shanghai"), "cdt": ("America/Chicago",),
+    "est": ("America/New_York",), "edt": ("America/New_York",), "et": ("America/New_York",),
+    "mst": ("America/Denver", "America/Phoenix"), "mdt": ("America/Denver",),
+    "pst": ("America/Los_Angeles",), "pdt": ("America/Los_Angeles",),
+    "pt": ("America/Los_Angeles",), "hst": ("Pacific/Honolulu",), "bst": ("Europe/London",),
+    "cest": ("Europe/Berlin", "Europe/Paris"), "msk": ("Europe/Moscow",),
+    "aest": ("Australia/Sydney", "Australia/Brisbane"), "aedt": ("Australia/Sydney",),
+}  # fmt: skip
+_OFFSET = re.compile(r"(?:utc|gmt)?\s*([+\-−])\s*(\d{1,2})(?::?([0-5]\d))?", re.IGNORECASE)
+# Places offered for a UTC offset, in this order when several share it.
+_PLACES = (
+    "Asia/Seoul", "Asia/Tokyo", "Asia/Shanghai", "Asia/Kolkata", "Asia/Singapore",
+    "Europe/London", "Europe/Berlin", "Europe/Paris", "Europe/Moscow", "America/New_York",
+    "America/Chicago", "America/Denver", "America/Los_Angeles", "America/Sao_Paulo",
+    "Australia/Sydney", "Pacific/Auckland", "Asia/Dubai", "Asia/Jakarta", "Africa/Cairo",
+)  # fmt: skip
+
+
+def _places_at(offset: timedelta, now: datetime) -> list[str]:
+    """Zones whose clocks are `offset` ahead of UTC now: well-known places first."""
+    names = [*_PLACES, *sorted(_zones().values())]
+    found = []
+    for name in dict.fromkeys(names):
+        place = "/" in name and not name.startswith(("Etc/", "SystemV/"))
+        if place and now.astimezone(ZoneInfo(name)).utcoffset() == offset:
+            found.append(name)
+            if len(found) == 3:
+                break
+    return found
+
+
+def _not_a_zone_name(text: str, cleaned: str) -> str | None:
+    """The hint for an abbreviation or a UTC offset, or None for anything else."""
+    if names := _ABBREVIATIONS.get(cleaned.casefold()):
+        zones = " or ".join(f"`{name}`" for name in names)
+        return f"it is an abbreviation; use the zone's name, {zones}, so daylight saving is right."
+    match = _OFFSET.fullmatch(text.strip())
+    if match is None:
+        return None
+    sign = -1 if match[1] in "-−" else 1
+    offset = sign * timedelta(hours=int(match[2]), minutes=int(match[3] or 0))
+    places = _places_at(offset, datetime.now(UTC))
+    hint = "it is a UTC offset; use the zone of a place, so daylight saving time is followed"
+    hint += f": {', '.join(f'`{p}`' for p in places)}" if places else ""
+    if offset.seconds % 3600 == 0 and abs(offset) <= timedelta(hours=14):
+        hours = int(offset.total_seconds() // 3600)
+        hint += f". A fixed UTC{'+' if hours >= 0 else '−'}{abs(hours)} is `Etc/GMT{-hours:+d}`"
+        hint += " (IANA writes the sign the other way round)"
+    return hint + "."
+
+
 def parse_timezone(text: str) -> str:
     """The IANA name for `text` (any case); UserError suggesting close names otherwise."""
     cleaned = text.strip().replace(" ", "_")
+    shown = render.defuse_mentions(render.truncate(text, 40))
+    if (hint := _not_a_zone_name(text, cleaned)) is not None:
+        raise UserError(f"“{shown}” is not a time zone name: {hint}")
     name = _zones().get(cleaned.casefold())
     if name:
         return name
@@ -112,7 +172,6 @@ def parse_timezone(text: str) -> str:
         if close
         else "pick one from the suggestions, e.g. `Asia/Seoul`, `Europe/Berlin` or `UTC`."
     )
-    shown = render.defuse_mentions(render.truncate(text, 40))
     raise UserError(f"“{shown}” is not a time zone name; {hint}")
 
 

@@ -248,6 +248,12 @@ async def test_members_without_manage_server_are_refused(world):
         ("09:00", "Asia/Seol", "did you mean `Asia/Seoul`"),
         ("09:00", "Mars/Olympus", "not a time zone name"),
         ("09:00", "@everyone", "not a time zone name"),
+        # Abbreviations and offsets name the zone meant, not a close spelling (KST is not MST).
+        ("09:00", "KST", "abbreviation; use the zone's name, `Asia/Seoul`"),
+        ("09:00", "EST", "`America/New_York`, so daylight saving is right"),  # EST: fixed −5
+        ("09:00", "UTC+9", "`Asia/Seoul`, `Asia/Tokyo`"),
+        ("09:00", "GMT+9", "A fixed UTC+9 is `Etc/GMT-9`"),  # not Etc/GMT+9, which is UTC−9
+        ("09:00", "+05:30", "`Asia/Kolkata`"),
     ],
 )
 async def test_bad_times_and_time_zones_get_a_hint(world, time, timezone, expected):
