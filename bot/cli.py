@@ -34,6 +34,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot import version
 from bot.errors import UserError
 from bot.logging_setup import cli_log_level, logging_to_stderr
 
@@ -421,19 +422,9 @@ class _Version(argparse.Action):
         )
 
     def __call__(self, parser, namespace, values, option_string=None) -> None:
-        sys.stdout.write(f"{parser.prog} {_version()}\n")
+        sys.stdout.write(f"{parser.prog} {version()}\n")
         sys.stdout.flush()
         parser.exit()
-
-
-def _version() -> str:
-    """paperboy's installed version (bot.lookup.version without importing httpx)."""
-    from importlib import metadata
-
-    try:
-        return metadata.version("paperboy")
-    except metadata.PackageNotFoundError:
-        return "(not installed)"
 
 
 _DAY_HELP = "YYYY-MM-DD, 'today' or 'yesterday' (UTC)"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from importlib import metadata
 
 import httpx
 
+from bot import version
 from bot.config import Settings
 from bot.models import Paper
 from bot.sources import NotFound, SourceError
@@ -18,14 +18,6 @@ from storage.db import Store
 from storage.papers import save_papers
 
 log = logging.getLogger(__name__)
-
-
-def version() -> str:
-    """paperboy's installed version."""
-    try:
-        return metadata.version("paperboy")
-    except metadata.PackageNotFoundError:
-        return "(not installed)"
 
 
 def http_client(settings: Settings) -> httpx.AsyncClient:
