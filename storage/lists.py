@@ -80,7 +80,7 @@ async def server_top_page(
     db: aiosqlite.Connection, guild_id: int, since: date, until: date, *, limit: int, offset: int
 ) -> list[MemberVotedPaper]:
     """Papers listed on a day in [since, until] that the server's members voted on, with their
-    (👍, 👎) counts, ranked as storage.member_votes.top_by_members ranks them: 👍 minus 👎, then
+    (👍, 👎) counts, ranked by 👍 minus 👎, then
     the number of votes, then the paper stored last."""
     rows = await db.execute_fetchall(
         "WITH page AS MATERIALIZED (SELECT v.paper_pk AS pk, sum(v.vote) AS score,"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import datetime
 
 import aiosqlite
 
@@ -64,25 +64,3 @@ async def vote_counts(
         )
         counts.update((pk, (up, down)) for pk, up, down in rows)
     return counts
-
-
-async def top_by_members(
-    db: aiosqlite.Connection,
-    guild_id: int,
-    since: date,
-    until: date,
-    *,
-    limit: int = 10,
-    offset: int = 0,
-) -> list[tuple[int, int]]:
-    """(paper_pk, score) of papers listed in [since, until] ranked by the server's members'
-    votes (👍 minus 👎), best first; papers nobody in the server voted on are left out."""
-    rows = await db.execute_fetchall(
-        "SELECT v.paper_pk, sum(v.vote) AS score FROM member_votes v"
-        " WHERE v.guild_id = ? AND v.paper_pk IN"
-        "  (SELECT paper_pk FROM daily_entries WHERE day BETWEEN ? AND ?)"
-        " GROUP BY v.paper_pk ORDER BY score DESC, count(*) DESC, v.paper_pk DESC"
-        " LIMIT ? OFFSET ?",
-        (guild_id, since.isoformat(), until.isoformat(), limit, offset),
-    )
-    return [(pk, score) for pk, score in rows]

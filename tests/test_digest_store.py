@@ -22,7 +22,8 @@ from bot.models import DailyList, Paper
 from bot.scheduler import next_slot, today_slot
 from storage.days import latest_complete_day, record_failed_poll, record_poll
 from storage.db import open_store
-from storage.member_votes import DOWN, UP, WITHDRAWN, toggle_vote, top_by_members, vote_counts
+from storage.lists import server_top_page
+from storage.member_votes import DOWN, UP, WITHDRAWN, toggle_vote, vote_counts
 from storage.papers import paper_key, save_daily_list
 from storage.posts import (
     FAILED,
@@ -193,8 +194,10 @@ async def test_votes_toggle_change_and_count_per_server(store):
         assert await toggle_vote(conn, 8, b, 100, UP, now) == UP  # another server
     assert await vote_counts(store.reader, 7, [a, b]) == {a: (2, 0), b: (0, 1)}
     assert await vote_counts(store.reader, 8, [a, b]) == {a: (0, 0), b: (1, 0)}
-    assert await top_by_members(store.reader, 7, DAY, DAY) == [(a, 2), (b, -1)]
-    assert await top_by_members(store.reader, 8, DAY, DAY) == [(b, 1)]
+    top = await server_top_page(store.reader, 7, DAY, DAY, limit=10, offset=0)
+    assert [(p.id, p.member_votes) for p in top] == [("2401.00001", (2, 0)), ("2401.00002", (0, 1))]
+    top = await server_top_page(store.reader, 8, DAY, DAY, limit=10, offset=0)
+    assert [(p.id, p.member_votes) for p in top] == [("2401.00002", (1, 0))]
     log = await store.reader.execute_fetchall("SELECT count(*) FROM member_vote_log")
     assert log[0][0] == 7  # every change is kept, withdrawals included
     with pytest.raises(ValueError):
