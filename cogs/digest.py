@@ -494,7 +494,7 @@ class Digest(commands.Cog):
         if post is None:
             return "none yet"
         if post.state == POSTED:
-            shown = sum(len(ids) for ids in post.parts[1:])
+            shown = shown_count(post.plan)
             if not shown:
                 return f"{post.day}: nothing to post (no papers)"
             link = (

@@ -217,12 +217,6 @@ async def guild_subscription_rows(
     return _read(list(rows))
 
 
-async def guild_subscriptions(db: aiosqlite.Connection, guild_id: int) -> list[Subscription]:
-    """The server's valid subscriptions, by channel id."""
-    subs, _ = await guild_subscription_rows(db, guild_id)
-    return subs
-
-
 async def all_subscriptions(db: aiosqlite.Connection) -> list[Subscription]:
     """Every valid subscription, by channel id; rows that are not valid are skipped."""
     rows = await db.execute_fetchall(f"SELECT {_COLUMNS} FROM subscriptions ORDER BY channel_id")
