@@ -311,6 +311,12 @@ class Digest(commands.Cog):
             raise UserError(f"The digest of {day} would be empty: {why}.")
         return make_plan(day, listed, papers, options)
 
+    async def _still_growing(self, day: date) -> bool:
+        """Whether Hugging Face may still add papers to `day`: it is recent (papers added to it
+        are still followed up) and not complete."""
+        recent = self.clock() < datetime.combine(day, time(0), tzinfo=UTC) + FOLLOW_UPS_FOR
+        return recent and not await is_complete(self.store.reader, day)
+
     @staticmethod
     def _day(text: str) -> date:
         try:
@@ -535,8 +541,11 @@ class Digest(commands.Cog):
         ]
         header, cards = messages[0], messages[1:]
         first = cards[0] if cards else None
+        content = header.content or ""
+        if await self._still_growing(day):
+            content += "\n⚠️ Not complete yet: Hugging Face may still add papers to this day."
         await interaction.response.send_message(
-            content=header.content, embeds=first.embeds if first else [], ephemeral=True
+            content=content, embeds=first.embeds if first else [], ephemeral=True
         )
         for message in cards[1:]:
             await interaction.followup.send(embeds=message.embeds, ephemeral=True)
@@ -569,9 +578,7 @@ class Digest(commands.Cog):
         options = DigestOptions.of(await get_subscription(self.store.reader, channel.id))
         plan = await self._plan(day, options)  # says why when there is nothing to post
         # Posting takes a while (rate limits): acknowledge within Discord's 3 seconds first.
-        now = self.clock()
-        recent = now < datetime.combine(day, time(0), tzinfo=UTC) + FOLLOW_UPS_FOR
-        if not recent or await is_complete(self.store.reader, day):
+        if not await self._still_growing(day):
             await interaction.response.defer(ephemeral=True, thinking=True)
         else:  # Hugging Face may still add papers to it
             shown = shown_count(plan)
@@ -589,7 +596,7 @@ class Digest(commands.Cog):
             )
         post = await self.poster.post(
             channel_id=channel.id, guild_id=channel.guild.id, day=day, options=options,
-            now=now,
+            now=self.clock(),
         )  # fmt: skip
         if post.state == POSTED:
             count = shown_count(post.plan)

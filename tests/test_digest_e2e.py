@@ -568,6 +568,7 @@ async def test_preview_is_private_and_post_backfills_once(world):
     body = await preview.response()
     assert body["data"]["flags"] & EPHEMERAL
     assert "Preview" in body["data"]["content"] and "7 papers" in body["data"]["content"]
+    assert "Not complete yet" not in body["data"]["content"]
     followups = await preview.wait_for_followups(1)  # 7 cards: 5 + 2
     assert all(f["flags"] & EPHEMERAL for f in followups)
     shown = len(body["data"]["embeds"]) + sum(len(f["embeds"]) for f in followups)
@@ -1023,6 +1024,9 @@ async def test_posting_an_incomplete_day_says_so_and_the_rest_follows_when_it_is
     done = (await posting.wait_for_followups(1))[-1]
     assert "Posted the digest of 2024-01-17" in done["content"]
     assert len(_embeds(world.posted("seoul")[1:])) == 3
+
+    preview = await (await world.slash("digest preview", date="2024-01-17")).response()
+    assert "Not complete yet" in preview["data"]["content"]
 
     await world.subscribe("seoul", "09:00", "Asia/Seoul")
     route.replies[:] = [Reply.json(hf_items(6))]
