@@ -17,16 +17,16 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from e2e_settings import TOKEN, e2e_settings
 from fake_discord import FakeDiscord, FakeGuild, FakeUser, MessageFlag
 from http_fixture_server import Reply
 
 from bot.app import PaperBot, configure_endpoints, open_services
-from bot.config import load_settings
 from bot.models import DailyList, Paper, Summary
 from storage.papers import save_daily_list
 
 OWN = Path(__file__).parent / "fixtures"
-TOKEN = "fake-token-not-secret"
+
 NOW = datetime(2024, 1, 18, 12, 0, tzinfo=UTC)
 DAY1, DAY2 = date(2024, 1, 16), date(2024, 1, 17)
 EPHEMERAL = 64
@@ -65,20 +65,7 @@ def sources(server):
 
 
 def bot_settings(tmp_path: Path, fake: FakeDiscord, sources, **extra: str):
-    return load_settings(
-        {
-            "DISCORD_TOKEN": TOKEN,
-            "PAPERBOY_DB": str(tmp_path / "bot.db"),
-            "HF_API_BASE": sources.url,
-            "ARXIV_API_BASE": sources.url,
-            "DISCORD_API_BASE": f"{fake.url}/api/v10",
-            "DISCORD_GATEWAY_URL": fake.gateway_url,
-            "HTTP_RETRIES": "0",
-            "HTTP_TIMEOUT": "2",
-            **extra,
-        },
-        env_file=None,
-    )
+    return e2e_settings(tmp_path, fake, sources, **extra)
 
 
 @asynccontextmanager

@@ -21,17 +21,16 @@ from pathlib import Path
 
 import discord
 import pytest
+from e2e_settings import TOKEN, digest_settings
 from fake_discord import FakeDiscord, FakeGuild, FakeUser, Perm
 from http_fixture_server import Reply
 
 from bot.app import PaperBot, configure_endpoints, open_services
-from bot.config import load_settings
 from bot.models import Summary
 from bot.scheduler import DigestJobs
 from storage.papers import get_paper, save_daily_list, save_papers
 from storage.posts import get_post
 
-TOKEN = "fake-token-not-secret"
 DAY = date(2024, 1, 17)  # a Wednesday
 DAY_END = datetime(2024, 1, 18, tzinfo=UTC)
 EPHEMERAL = 64
@@ -126,25 +125,7 @@ class World:
 
 
 def _settings(tmp_path: Path, fake: FakeDiscord, sources, guild: FakeGuild, **extra: str):
-    return load_settings(
-        {
-            "DISCORD_TOKEN": TOKEN,
-            "PAPERBOY_DB": str(tmp_path / "bot.db"),
-            "HF_API_BASE": sources.url,
-            "ARXIV_API_BASE": sources.url,
-            "DISCORD_API_BASE": f"{fake.url}/api/v10",
-            "DISCORD_GATEWAY_URL": fake.gateway_url,
-            "DEV_GUILD_ID": str(guild.id),
-            "HTTP_RETRIES": "0",
-            "HTTP_TIMEOUT": "2",
-            # The jobs run once at start-up; the tests run further rounds themselves.
-            "INGEST_INTERVAL_SECONDS": "3600",
-            "POST_CHECK_SECONDS": "3600",
-            "DISCORD_REQUESTS_PER_SECOND": "500",
-            **extra,
-        },
-        env_file=None,
-    )
+    return digest_settings(tmp_path, fake, sources, guild, **extra)
 
 
 @asynccontextmanager
@@ -184,11 +165,22 @@ async def world(tmp_path, server, discord_endpoints):
             yield the_world
 
 
-async def complete_day(world: World, count: int = 7) -> None:
-    """Serve DAY with `count` papers and poll until it is complete (00:10 and 00:40 UTC)."""
-    serve_day(world.sources, DAY, Reply.json(hf_items(count)))
+async def complete_day(world: World, count: int = 7):
+    """Serve DAY with `count` papers and poll until it is complete (00:10 and 00:40 UTC);
+    returns the route, whose replies a test can change."""
+    route = serve_day(world.sources, DAY, Reply.json(hf_items(count)))
     await world.ingest_at(0 + 10 / 60)
     await world.ingest_at(0 + 40 / 60)
+    return route
+
+
+async def posted_day(world: World, count: int, **options):
+    """#general subscribed at 09:00 UTC (with `options`), DAY complete with `count` papers and
+    posted; returns DAY's route."""
+    await world.subscribe("general", "09:00", "UTC", **options)
+    route = await complete_day(world, count)
+    await world.post_at(9.0)
+    return route
 
 
 def _embeds(messages: list[dict]) -> list[dict]:
@@ -531,11 +523,7 @@ async def test_member_votes_update_the_card_and_survive_a_restart(world):
 
 
 async def test_posted_cards_follow_hugging_face_upvotes_for_three_days(world):
-    await world.subscribe("general", "09:00", "UTC")
-    route = serve_day(world.sources, DAY, Reply.json(hf_items(2)))
-    await world.ingest_at(0.2)
-    await world.ingest_at(0.7)
-    await world.post_at(9.0)
+    route = await posted_day(world, 2)
     card_message = world.posted("general")[1]
     votes = next(f for f in card_message["embeds"][0]["fields"] if f["name"] == "Upvotes")
     assert votes["value"] == "▲ 99"
@@ -835,11 +823,7 @@ async def test_rate_limits_many_times_in_a_row_still_post_the_day_once(world):
 
 
 async def test_a_rate_limited_live_edit_is_tried_again_not_dropped(world):
-    await world.subscribe("general", "09:00", "UTC")
-    route = serve_day(world.sources, DAY, Reply.json(hf_items(2)))
-    await world.ingest_at(0.2)
-    await world.ingest_at(0.7)
-    await world.post_at(9.0)
+    route = await posted_day(world, 2)
     card_message = world.posted("general")[1]
     grown = hf_items(2)
     grown[0]["paper"]["upvotes"] = 150
@@ -973,11 +957,7 @@ async def test_papers_added_after_the_digest_follow_up_once_within_each_channels
 
 
 async def test_a_follow_up_interrupted_by_a_server_error_is_retried_and_sent_once(world):
-    await world.subscribe("general", "09:00", "UTC")
-    route = serve_day(world.sources, DAY, Reply.json(hf_items(2)))
-    await world.ingest_at(0.2)
-    await world.ingest_at(0.7)
-    await world.post_at(9.0)
+    route = await posted_day(world, 2)
     route.replies[:] = [Reply.json(hf_items(9))]  # seven more: two follow-up messages
     await world.ingest_at(10.0)
     await world.ingest_at(10.5)
@@ -1001,11 +981,7 @@ async def test_a_follow_up_interrupted_by_a_server_error_is_retried_and_sent_onc
 
 
 async def test_papers_added_three_days_later_are_not_posted(world):
-    await world.subscribe("general", "09:00", "UTC")
-    route = serve_day(world.sources, DAY, Reply.json(hf_items(2)))
-    await world.ingest_at(0.2)
-    await world.ingest_at(0.7)
-    await world.post_at(9.0)
+    route = await posted_day(world, 2)
     route.replies[:] = [Reply.json(hf_items(4))]
     await world.ingest_at(48.2)  # the 20th: the 17th is three days old
     await world.ingest_at(48.7)
@@ -1044,9 +1020,7 @@ async def test_posting_an_incomplete_day_says_so_and_the_rest_follows_when_it_is
 
 
 async def _posted_cards(world: World, count: int = 2) -> dict:
-    await world.subscribe("general", "09:00", "UTC")
-    await complete_day(world, count=count)
-    await world.post_at(9.0)
+    await posted_day(world, count)
     return world.posted("general")[1]
 
 
@@ -1127,11 +1101,7 @@ async def test_papers_added_to_a_day_posted_empty_get_a_digest_not_a_follow_up(w
 
 
 async def test_a_top_n_channel_gets_no_more_than_n_papers_from_follow_ups(world):
-    await world.subscribe("general", "09:00", "UTC", top=3)
-    route = serve_day(world.sources, DAY, Reply.json(hf_items(2)))
-    await world.ingest_at(0.2)
-    await world.ingest_at(0.7)
-    await world.post_at(9.0)
+    route = await posted_day(world, 2, top=3)
     route.replies[:] = [Reply.json(hf_items(2) + hf_items(3, first=50))]  # 150, 149, 148 votes
     await world.ingest_at(10.0)
     await world.ingest_at(10.5)
@@ -1167,11 +1137,7 @@ async def test_a_follow_up_has_retries_of_its_own(world):
 
 
 async def test_a_follow_up_cut_short_is_found_in_the_history_after_members_talked(world):
-    await world.subscribe("general", "09:00", "UTC")
-    route = serve_day(world.sources, DAY, Reply.json(hf_items(2)))
-    await world.ingest_at(0.2)
-    await world.ingest_at(0.7)
-    await world.post_at(9.0)
+    route = await posted_day(world, 2)
     for n in range(25):  # a busy channel between the digest and the follow-up
         world.fake._create_message(world.channel("general"), {"content": f"chat {n}"})
     route.replies[:] = [Reply.json(hf_items(4))]
@@ -1190,11 +1156,7 @@ async def test_a_follow_up_cut_short_is_found_in_the_history_after_members_talke
 
 
 async def test_an_unsubscribed_channel_gets_no_follow_up(world):
-    await world.subscribe("general", "09:00", "UTC")
-    route = serve_day(world.sources, DAY, Reply.json(hf_items(2)))
-    await world.ingest_at(0.2)
-    await world.ingest_at(0.7)
-    await world.post_at(9.0)
+    route = await posted_day(world, 2)
     await (await world.slash("digest unsubscribe", channel=world.channel("general"))).response()
     route.replies[:] = [Reply.json(hf_items(4))]
     await world.ingest_at(10.0)

@@ -16,16 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from e2e_settings import TOKEN, digest_settings
 from fake_discord import FakeDiscord, FakeGuild, FakeInteraction, FakeUser, Perm
 from http_fixture_server import Reply
 
 from bot.app import PaperBot, configure_endpoints, open_services
-from bot.config import load_settings
 from bot.models import DailyList
 from bot.sources.huggingface import parse_daily_item
 from storage.papers import save_daily_list
 
-TOKEN = "fake-token-not-secret"
 DAY = date(2024, 1, 17)  # a Wednesday
 DAY_END = datetime(2024, 1, 18, tzinfo=UTC)
 EPHEMERAL = 64
@@ -128,24 +127,7 @@ class Harness:
 
 
 def settings_for(tmp_path: Path, fake: FakeDiscord, sources, guild: FakeGuild, **extra: str):
-    return load_settings(
-        {
-            "DISCORD_TOKEN": TOKEN,
-            "PAPERBOY_DB": str(tmp_path / "bot.db"),
-            "HF_API_BASE": sources.url,
-            "ARXIV_API_BASE": sources.url,
-            "DISCORD_API_BASE": f"{fake.url}/api/v10",
-            "DISCORD_GATEWAY_URL": fake.gateway_url,
-            "DEV_GUILD_ID": str(guild.id),
-            "HTTP_RETRIES": "0",
-            "HTTP_TIMEOUT": "2",
-            "INGEST_INTERVAL_SECONDS": "3600",
-            "POST_CHECK_SECONDS": "3600",
-            "DISCORD_REQUESTS_PER_SECOND": "500",
-            **extra,
-        },
-        env_file=None,
-    )
+    return digest_settings(tmp_path, fake, sources, guild, **extra)
 
 
 def hf_items(count: int = 3) -> list[dict]:
