@@ -408,6 +408,11 @@ class Digest(commands.Cog):
                 f"{soon}. After that, {daily}."
             )
         following = next_slot(now, sub.post_time, sub.timezone)
+        if await latest_complete_day(self.store.reader) is None:  # a new or import-only store
+            return (
+                "No Daily Papers day is complete yet, so nothing is posted until one is; then "
+                f"the newest goes out at the first {sub.post_time:%H:%M} after it, and {daily}."
+            )
         return (
             f"Next post: {discord.utils.format_dt(following, 'F')} "
             f"({discord.utils.format_dt(following, 'R')}), with the newest complete day; "

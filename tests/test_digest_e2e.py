@@ -193,7 +193,8 @@ def _embeds(messages: list[dict]) -> list[dict]:
 async def test_subscribe_list_and_unsubscribe(world):
     text = await world.subscribe("seoul", "10:00", "asia/seoul", top=5, language="ko")
     assert "Subscribed" in text and "10:00 Asia/Seoul" in text and "top 5" in text
-    assert "<t:" in text  # the next post time as a Discord timestamp
+    # A new store: no promise of a post at a time when there is nothing to post.
+    assert "No Daily Papers day is complete yet" in text and "<t:" not in text
 
     listing = await (await world.slash("digest list")).response()
     assert listing["data"]["flags"] & EPHEMERAL
