@@ -254,7 +254,12 @@ class Store:
             except BaseException:
                 await self._writer.rollback()
                 raise
-            await self._writer.commit()
+            try:
+                await self._writer.commit()
+            except BaseException:  # e.g. disk full, a deferred constraint: never stay inside
+                if self._writer.in_transaction:
+                    await self._writer.rollback()
+                raise
 
     async def close(self) -> None:
         await self.reader.close()

@@ -376,6 +376,20 @@ async def test_write_rolls_back_everything_when_the_block_raises(store: Store) -
     assert (await get_paper(store.reader, "2401.08541")).title == AIM_TITLE
 
 
+async def test_a_commit_that_fails_leaves_the_writer_usable(store: Store) -> None:
+    with pytest.raises(sqlite3.IntegrityError):
+        async with store.write() as conn:  # the constraint is only checked at COMMIT
+            await conn.execute("PRAGMA defer_foreign_keys = ON")
+            await conn.execute(
+                "INSERT INTO daily_entries (day, paper_pk, rank) VALUES ('2024-01-17', 1, 0)"
+            )
+    async with store.write() as conn:  # not "cannot start a transaction within a transaction"
+        await save_papers(conn, [Paper(id="2401.08541", title="Still writable")], T0)
+    assert (await get_paper(store.reader, "2401.08541")).title == "Still writable"
+    rows = await store.reader.execute_fetchall("SELECT count(*) FROM daily_entries")
+    assert rows[0][0] == 0
+
+
 async def test_concurrent_writes_are_serialised(store: Store) -> None:
     import asyncio
 
