@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 from dotenv import dotenv_values
 
@@ -19,6 +20,11 @@ __all__ = ["ENV_VARS", "LOG_LEVELS", "ConfigError", "Settings", "load_settings"]
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 MAX_HTTP_RETRIES = 10
+SUMMARY_PROVIDERS = ("abstract", "hf", "openai")  # bot.summaries.providers.PROVIDERS
+MAX_LLM_CONCURRENCY = 64
+MAX_SUMMARY_BULLETS = 10
+MAX_GRACE_MINUTES = 1440
+SECRETS = ("discord_token", "llm_api_key")  # never printed, logged or put in a repr
 
 # Settings field -> environment variable. `.env.example` and the README list every one of them.
 ENV_VARS = {
@@ -35,6 +41,15 @@ ENV_VARS = {
     "ingest_interval": "INGEST_INTERVAL_SECONDS",
     "post_check_interval": "POST_CHECK_SECONDS",
     "discord_requests_per_second": "DISCORD_REQUESTS_PER_SECOND",
+    "llm_base_url": "LLM_BASE_URL",
+    "llm_api_key": "LLM_API_KEY",
+    "llm_model": "LLM_MODEL",
+    "llm_timeout": "LLM_TIMEOUT",
+    "llm_concurrency": "LLM_CONCURRENCY",
+    "llm_max_calls_per_day": "LLM_MAX_CALLS_PER_DAY",
+    "summary_bullets": "SUMMARY_BULLETS",
+    "summary_grace_minutes": "SUMMARY_GRACE_MINUTES",
+    "summary_provider": "SUMMARY_PROVIDER",
 }
 
 
@@ -61,13 +76,32 @@ class Settings:
     # Channel messages the bot sends per second at most (Discord's global limit is 50/s; the
     # rest is headroom for other requests). Slash-command answers are not counted by Discord.
     discord_requests_per_second: float = 45.0
+    # Summaries (bot.summaries). An OpenAI-compatible Chat Completions API base, with its /v1;
+    # None = no model.
+    llm_base_url: str | None = None
+    llm_api_key: str | None = None  # secret: never printed, logged or put in a repr
+    llm_model: str | None = None  # required with llm_base_url (unless another provider is forced)
+    llm_timeout: float = 60.0  # seconds per request to the model
+    llm_concurrency: int = 2  # model requests in flight at most
+    llm_max_calls_per_day: int = 1000  # model requests per UTC day at most; 0 = no limit
+    summary_bullets: int = 5  # bullets asked for per paper
+    summary_grace_minutes: float = 10.0  # how long a digest may wait for summaries past its time
+    summary_provider: str | None = None  # forced provider; None = summary_provider_name decides
+
+    @property
+    def summary_provider_name(self) -> str:
+        """The summary provider to run: SUMMARY_PROVIDER when set, else "openai" with a model
+        configured (LLM_BASE_URL), else "abstract"."""
+        if self.summary_provider:
+            return self.summary_provider
+        return "openai" if self.llm_base_url else "abstract"
 
     def __repr__(self) -> str:
         parts = []
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name == "discord_token":
-                parts.append(f"discord_token={'<set>' if value else None}")
+            if f.name in SECRETS:
+                parts.append(f"{f.name}={'<set>' if value else None}")
             else:
                 parts.append(f"{f.name}={value!r}")
         return f"Settings({', '.join(parts)})"
@@ -123,7 +157,66 @@ def load_settings(
             "45",
             "number of requests",
         ),
+        **_summary_settings(get, defaults),
     )
+
+
+def _summary_settings(get: Callable[[str], str | None], defaults: Settings) -> dict[str, Any]:
+    base_url = get("llm_base_url")
+    if base_url is not None and (
+        not base_url.startswith(("http://", "https://")) or len(base_url) <= len("https://")
+    ):
+        # The value is not shown: a URL may carry credentials (https://user:key@host/v1).
+        raise ConfigError(
+            "LLM_BASE_URL must be an http:// or https:// URL such as http://localhost:11434/v1."
+        )
+    provider = get("summary_provider")
+    if provider is not None:
+        provider = provider.casefold()
+        if provider not in SUMMARY_PROVIDERS:
+            raise ConfigError(
+                f"SUMMARY_PROVIDER must be one of {', '.join(SUMMARY_PROVIDERS)}, "
+                f"not {_show(provider)}."
+            )
+        if provider == "openai" and base_url is None:
+            raise ConfigError("SUMMARY_PROVIDER is openai but LLM_BASE_URL is not set.")
+    model = get("llm_model")
+    uses_model = provider == "openai" or (provider is None and base_url is not None)
+    if uses_model and model is None:
+        raise ConfigError(
+            "LLM_MODEL must name the model to use when LLM_BASE_URL is set (such as qwen3:8b)."
+        )
+    return {
+        "llm_base_url": base_url.rstrip("/") if base_url else None,
+        "llm_api_key": get("llm_api_key"),
+        "llm_model": model,
+        "llm_timeout": _positive("LLM_TIMEOUT", get("llm_timeout"), defaults.llm_timeout, "60"),
+        "llm_concurrency": _whole(
+            "LLM_CONCURRENCY",
+            get("llm_concurrency"),
+            defaults.llm_concurrency,
+            1,
+            MAX_LLM_CONCURRENCY,
+        ),
+        "llm_max_calls_per_day": _whole(
+            "LLM_MAX_CALLS_PER_DAY",
+            get("llm_max_calls_per_day"),
+            defaults.llm_max_calls_per_day,
+            0,
+            None,
+        ),
+        "summary_bullets": _whole(
+            "SUMMARY_BULLETS",
+            get("summary_bullets"),
+            defaults.summary_bullets,
+            1,
+            MAX_SUMMARY_BULLETS,
+        ),
+        "summary_grace_minutes": _minutes(
+            "SUMMARY_GRACE_MINUTES", get("summary_grace_minutes"), defaults.summary_grace_minutes
+        ),
+        "summary_provider": provider,
+    }
 
 
 def _show(value: str) -> str:
@@ -177,6 +270,35 @@ def _positive(
     if not math.isfinite(number) or number <= 0:
         raise ConfigError(
             f"{name} must be a positive {what} (such as {example}), not {_show(value)}."
+        )
+    return number
+
+
+def _whole(name: str, value: str | None, default: int, low: int, high: int | None) -> int:
+    if value is None:
+        return default
+    if (
+        not value.isdecimal()
+        or not value.isascii()
+        or int(value) < low
+        or (high is not None and int(value) > high)
+    ):
+        span = f"from {low} to {high}" if high is not None else f"of at least {low}"
+        raise ConfigError(f"{name} must be a whole number {span}, not {_show(value)}.")
+    return int(value)
+
+
+def _minutes(name: str, value: str | None, default: float) -> float:
+    if value is None:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number) or not 0 <= number <= MAX_GRACE_MINUTES:
+        raise ConfigError(
+            f"{name} must be a number of minutes from 0 to {MAX_GRACE_MINUTES} (such as 10), "
+            f"not {_show(value)}."
         )
     return number
 

@@ -58,6 +58,7 @@ from urllib.parse import quote, urlsplit
 import discord
 
 from bot.models import Paper, Summary, collapse_whitespace, is_video_url
+from bot.summaries.text import abstract_bullets
 
 __all__ = [
     "AUTHOR_NAME_LIMIT",
@@ -114,8 +115,6 @@ BULLET_LIMIT = 400
 MIN_BULLET = 20  # a bullet cut shorter than this is not shown ("• A…" says nothing)
 BULLET_INPUT = 4 * BULLET_LIMIT  # characters of a bullet read at most (the rest can't show)
 UNKNOWN = "—"  # an unknown count
-ABSTRACT_SENTENCES = 3
-ABSTRACT_CHARS = 600  # stop adding abstract sentences past this many characters
 CARD_AUTHORS = 20  # names shown on a card before "… +N more"
 AUTHOR_NAME_CHARS = 100  # one (absurdly long) author name is cut to this
 LIST_AUTHOR_CHARS = 40  # the first author's name on a list line
@@ -424,26 +423,6 @@ def listed_day(day: date) -> str:
 # --- a paper card ------------------------------------------------------------------------------
 
 _SOURCE_LABELS = {"digest": "digest", "hf_ai": "Hugging Face AI", "abstract": "abstract"}
-# Words after which ". " does not end a sentence (compared lower-cased).
-_ABBREVIATIONS = frozenset(
-    ["e.g.", "i.e.", "al.", "etc.", "vs.", "cf.", "fig.", "figs.", "eq.", "eqs.", "sec."]
-    + ["no.", "approx.", "resp.", "ref.", "refs.", "dr.", "prof."]
-)
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[^\sa-z])|(?<=[。！？])\s*(?=\S)")
-
-
-def _sentences(text: str) -> list[str]:
-    """Split prose into sentences, not after common abbreviations ("e.g.", "et al.")."""
-    text = collapse_whitespace(text)
-    sentences, start = [], 0
-    for match in _SENTENCE_END.finditer(text):
-        before = text[start : match.start()].rsplit(" ", 1)[-1].lower()
-        if before in _ABBREVIATIONS:
-            continue
-        sentences.append(text[start : match.start()])
-        start = match.end()
-    sentences.append(text[start:])
-    return [s for s in sentences if s]
 
 
 def _pick_summary(paper: Paper, language: str | None) -> tuple[str, list[str]] | None:
@@ -462,12 +441,7 @@ def _pick_summary(paper: Paper, language: str | None) -> tuple[str, list[str]] |
         chosen = stored[0]
     if chosen is None and paper.ai_summary and paper.ai_summary.strip():
         return "AI summary (Hugging Face)", [paper.ai_summary]
-    if chosen is None and (sentences := _sentences(paper.abstract)):
-        picked = [sentences[0]]
-        for sentence in sentences[1:ABSTRACT_SENTENCES]:
-            if sum(map(len, picked)) + len(sentence) > ABSTRACT_CHARS:
-                break
-            picked.append(sentence)
+    if chosen is None and (picked := abstract_bullets(paper.abstract)):
         return "From the abstract", picked
     chosen = chosen or (stored[0] if stored else None)  # another language beats nothing
     if chosen is None:

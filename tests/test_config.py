@@ -31,6 +31,15 @@ def test_defaults_without_environment_or_file():
     assert settings.log_level == "INFO"
     assert settings.http_timeout == 20.0
     assert settings.http_retries == 3
+    assert settings.llm_base_url is None and settings.llm_api_key is None
+    assert settings.llm_model is None
+    assert settings.llm_timeout == 60.0
+    assert settings.llm_concurrency == 2
+    assert settings.llm_max_calls_per_day == 1000
+    assert settings.summary_bullets == 5
+    assert settings.summary_grace_minutes == 10.0
+    assert settings.summary_provider is None
+    assert settings.summary_provider_name == "abstract"
 
 
 def test_every_variable_is_read():
@@ -46,6 +55,15 @@ def test_every_variable_is_read():
             "LOG_LEVEL": "debug",
             "HTTP_TIMEOUT": "2.5",
             "HTTP_RETRIES": "0",
+            "LLM_BASE_URL": "http://127.0.0.1:11434/v1/",
+            "LLM_API_KEY": " sk-key ",
+            "LLM_MODEL": "qwen3:8b",
+            "LLM_TIMEOUT": "90",
+            "LLM_CONCURRENCY": "4",
+            "LLM_MAX_CALLS_PER_DAY": "0",
+            "SUMMARY_BULLETS": "7",
+            "SUMMARY_GRACE_MINUTES": "0",
+            "SUMMARY_PROVIDER": "OpenAI",
         },
         env_file=None,
     )
@@ -60,6 +78,15 @@ def test_every_variable_is_read():
         log_level="DEBUG",
         http_timeout=2.5,
         http_retries=0,
+        llm_base_url="http://127.0.0.1:11434/v1",
+        llm_api_key="sk-key",
+        llm_model="qwen3:8b",
+        llm_timeout=90.0,
+        llm_concurrency=4,
+        llm_max_calls_per_day=0,
+        summary_bullets=7,
+        summary_grace_minutes=0.0,
+        summary_provider="openai",
     )
 
 
@@ -128,6 +155,20 @@ def test_an_env_file_that_cannot_be_read_is_a_config_error(tmp_path):
         ("ARXIV_API_BASE", "ftp://export.example", "http:// or https:// URL"),
         ("DISCORD_API_BASE", "https://", "http:// or https:// URL"),
         ("DISCORD_GATEWAY_URL", "https://gateway.example", "ws:// or wss:// URL"),
+        ("LLM_BASE_URL", "localhost:11434/v1", "http:// or https:// URL"),
+        ("LLM_TIMEOUT", "0", "positive number of seconds"),
+        ("LLM_CONCURRENCY", "0", "whole number from 1 to 64"),
+        ("LLM_CONCURRENCY", "65", "whole number from 1 to 64"),
+        ("LLM_CONCURRENCY", "two", "whole number from 1 to 64"),
+        ("LLM_MAX_CALLS_PER_DAY", "-1", "whole number of at least 0"),
+        ("LLM_MAX_CALLS_PER_DAY", "1e3", "whole number of at least 0"),
+        ("SUMMARY_BULLETS", "0", "whole number from 1 to 10"),
+        ("SUMMARY_BULLETS", "11", "whole number from 1 to 10"),
+        ("SUMMARY_GRACE_MINUTES", "-1", "number of minutes from 0 to 1440"),
+        ("SUMMARY_GRACE_MINUTES", "nan", "number of minutes from 0 to 1440"),
+        ("SUMMARY_GRACE_MINUTES", "1441", "number of minutes from 0 to 1440"),
+        ("SUMMARY_PROVIDER", "gemini", "abstract, hf, openai"),
+        ("SUMMARY_PROVIDER", "openai", "LLM_BASE_URL is not set"),
     ],
 )
 def test_invalid_values_name_the_variable(name, value, expected):
@@ -139,18 +180,53 @@ def test_invalid_values_name_the_variable(name, value, expected):
     assert "\n" not in message and message.endswith(".")
 
 
+def test_the_summary_provider_follows_the_model_settings():
+    with_model = {"LLM_BASE_URL": "http://127.0.0.1:8080/v1", "LLM_MODEL": "m"}
+    assert load_settings(environ=with_model, env_file=None).summary_provider_name == "openai"
+    forced = load_settings(environ={**with_model, "SUMMARY_PROVIDER": "hf"}, env_file=None)
+    assert forced.summary_provider_name == "hf"
+    assert Settings(summary_provider="hf").summary_provider_name == "hf"
+
+
+def test_a_model_url_needs_a_model_name():
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ={"LLM_BASE_URL": "http://127.0.0.1:8080/v1"}, env_file=None)
+    assert str(caught.value).startswith("LLM_MODEL must name the model")
+    # Not needed when another provider is forced.
+    settings = load_settings(
+        environ={"LLM_BASE_URL": "http://127.0.0.1:8080/v1", "SUMMARY_PROVIDER": "abstract"},
+        env_file=None,
+    )
+    assert settings.summary_provider_name == "abstract"
+
+
+def test_a_bad_model_url_is_not_echoed():
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ={"LLM_BASE_URL": "user:sk-secret@host/v1"}, env_file=None)
+    assert "sk-secret" not in str(caught.value)
+
+
 def test_long_invalid_values_are_shortened():
     with pytest.raises(ConfigError) as caught:
         load_settings(environ={"LOG_LEVEL": "x" * 500}, env_file=None)
     assert len(str(caught.value)) < 200
 
 
-def test_repr_hides_the_token():
-    settings = load_settings(environ={"DISCORD_TOKEN": "super-secret-token"}, env_file=None)
+def test_repr_hides_the_token_and_the_model_key():
+    settings = load_settings(
+        environ={
+            "DISCORD_TOKEN": "super-secret-token",
+            "LLM_API_KEY": "sk-secret-model-key",
+            "LLM_BASE_URL": "http://127.0.0.1:8080/v1",
+            "LLM_MODEL": "m",
+        },
+        env_file=None,
+    )
     for text in (repr(settings), str(settings), f"{settings}"):
-        assert "super-secret-token" not in text
-        assert "discord_token=<set>" in text
+        assert "super-secret-token" not in text and "sk-secret-model-key" not in text
+        assert "discord_token=<set>" in text and "llm_api_key=<set>" in text
     assert "discord_token=None" in repr(Settings())
+    assert "llm_api_key=None" in repr(Settings())
     assert "paperboy.db" in repr(Settings())
 
 

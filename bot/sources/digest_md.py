@@ -94,6 +94,7 @@ from bot.models import (
     normalize_arxiv_id,
 )
 from bot.sources import SourceError
+from bot.summaries.text import detect_language
 
 __all__ = [
     "DigestFormatError",
@@ -145,44 +146,6 @@ class DigestFormatError(SourceError, ValueError):
         self.line = line
         self.expected = expected
         self.found = found
-
-
-def detect_language(text: str) -> str:
-    """Guess the language of `text` from its script: "ko", "ja", "zh", or "en" for anything else.
-
-    Hangul means Korean (unless kana outnumber it), kana means Japanese, Han characters without
-    kana mean Chinese. Latin, digits and punctuation don't count, so Korean bullets full of English
-    terms are still Korean.
-    """
-    hangul = kana = han = 0
-    for char in text:
-        code = ord(char)
-        if (
-            0xAC00 <= code <= 0xD7A3
-            or 0x1100 <= code <= 0x11FF
-            or 0x3130 <= code <= 0x318F
-            or 0xA960 <= code <= 0xA97F
-            or 0xD7B0 <= code <= 0xD7FF
-        ):
-            hangul += 1
-        elif (0x3040 <= code <= 0x30FF and code != 0x30FB) or 0x31F0 <= code <= 0x31FF:
-            kana += 1  # U+30FB (katakana middle dot) also appears in Chinese and Korean text
-        elif 0xFF66 <= code <= 0xFF9D:
-            kana += 1  # half-width katakana
-        elif (
-            0x4E00 <= code <= 0x9FFF
-            or 0x3400 <= code <= 0x4DBF
-            or 0xF900 <= code <= 0xFAFF
-            or 0x20000 <= code <= 0x3FFFF
-        ):
-            han += 1
-    if hangul and hangul >= kana:
-        return "ko"
-    if kana:
-        return "ja"
-    if han:
-        return "zh"
-    return "en"
 
 
 def parse_digest(text: str, *, source_name: str = "<string>") -> list[DailyList]:
