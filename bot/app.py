@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 import httpx
@@ -29,6 +29,9 @@ from bot.sources import NotFound, SourceError
 from storage.db import Store, is_busy, is_full, open_store
 from storage.search import QueryHasNoWords
 from storage.state import get_state, set_state
+
+if TYPE_CHECKING:
+    from bot.summaries.service import SummaryService
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +69,7 @@ class Services:
     sources: Sources
     ingest: Ingest  # polls Hugging Face; features listen to its rounds
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)  # tests pass their own
+    summaries: SummaryService | None = None  # None: the abstract provider, nothing to write
 
 
 def user_message(error: Exception, where: str) -> str:
@@ -184,6 +188,8 @@ class PaperBot(commands.Bot):
         if self.services.scheduler.running:
             self.services.scheduler.shutdown(wait=False)
         await self.services.ingest.stop()
+        if self.services.summaries is not None:
+            await self.services.summaries.stop()
         await super().close()
 
     async def sync_commands(self) -> None:
@@ -225,15 +231,50 @@ async def open_services(
     clock = clock or (lambda: datetime.now(UTC))
     async with open_store(settings.database_path) as store, http_client(settings) as http:
         sources = Sources.create(http, settings)
-        yield Services(
-            settings=settings,
-            store=store,
-            http=http,
-            scheduler=AsyncIOScheduler(timezone="UTC"),
-            sources=sources,
-            ingest=Ingest(store, sources.huggingface, clock),
-            clock=clock,
-        )
+        ingest = Ingest(store, sources.huggingface, clock)
+        summaries = summary_service(settings, store, http, clock)
+        if summaries is not None:
+            # The first listener, before the digest's (added when its cog loads): a round's
+            # refresh of the posted cards sees the summaries ready by then.
+            ingest.listeners.append(summaries)
+        try:
+            yield Services(
+                settings=settings,
+                store=store,
+                http=http,
+                scheduler=AsyncIOScheduler(timezone="UTC"),
+                sources=sources,
+                ingest=ingest,
+                clock=clock,
+                summaries=summaries,
+            )
+        finally:
+            if summaries is not None:
+                await summaries.stop()
+                close = getattr(summaries.provider, "aclose", None)
+                if close is not None:
+                    await close()
+
+
+def summary_service(
+    settings: Settings, store: Store, http: httpx.AsyncClient, clock: Callable[[], datetime]
+) -> SummaryService | None:
+    """The service writing summaries ahead of the digest; None with the abstract provider.
+
+    ``bot.summaries.providers`` (which imports the ``openai`` client) is imported only when a
+    provider other than ``abstract`` runs; with ``hf`` it is imported too, though unused."""
+    if settings.summary_provider_name == "abstract":
+        return None
+    from bot.summaries.providers import make_provider
+    from bot.summaries.service import SummaryService
+
+    return SummaryService(
+        store,
+        make_provider(settings, http),
+        clock,
+        bullets=settings.summary_bullets,
+        concurrency=settings.llm_concurrency,
+    )
 
 
 async def run_bot(settings: Settings) -> None:

@@ -34,9 +34,11 @@ Design choices, visible to users:
   (``(up, down)``, see storage.lists.MemberVotedPaper: the server-top list) is listed with those,
   ``👍 3 · 👎 1``, instead of Hugging Face's count.
 - A card's summary goes in the **description** (full width, room for several bullets in any
-  script), under a bold label saying where it came from: ``Summary (ko, digest)``, ``AI summary
-  (Hugging Face)`` or ``From the abstract``. Every bullet that fits is shown, each cut to
-  ``BULLET_LIMIT`` characters; when some don't fit, a last line says ``… +3 more bullets``.
+  script), under a bold label saying where it came from: ``Summary (ko, digest)``, ``Summary
+  (ko, written by qwen3:8b)`` (a model's; the newest of the language when there are several),
+  ``AI summary (Hugging Face)`` or ``From the abstract``. Every bullet that fits is shown, each
+  cut to ``BULLET_LIMIT`` characters; when some don't fit, a last line says ``… +3 more
+  bullets``.
 - The paper's picture is the embed **image** (large, below the fields): Daily Papers thumbnails are
   wide, and a thumbnail would squeeze the text column. Embeds can't play video, so a video paper
   gets a ``▶ Video`` link in the Links field, and still shows its picture when it has one.
@@ -59,6 +61,7 @@ import discord
 
 from bot.models import Paper, Summary, collapse_whitespace, is_video_url
 from bot.summaries.text import abstract_bullets
+from storage.summaries import model_of_source
 
 __all__ = [
     "AUTHOR_NAME_LIMIT",
@@ -447,6 +450,9 @@ def _pick_summary(paper: Paper, language: str | None) -> tuple[str, list[str]] |
     if chosen is None:
         return None
     language_label = _plain(chosen.language, 20)
+    model = model_of_source(chosen.source)
+    if model is not None:  # written by a model (bot/summaries/service.py)
+        return f"Summary ({language_label}, written by {_plain(model, 40)})", chosen.bullets
     source = _plain(_SOURCE_LABELS.get(chosen.source, chosen.source), 40)
     return f"Summary ({language_label}, {source})", chosen.bullets
 

@@ -466,7 +466,9 @@ async def load_papers(db: aiosqlite.Connection, pks: Sequence[int]) -> list[Pape
             by_pk[pk].authors = names
         for pk, language, source, bullets in await db.execute_fetchall(
             "SELECT paper_pk, language, source, bullets FROM summaries"
-            f" WHERE paper_pk IN ({placeholders}) ORDER BY paper_pk, language, source",
+            # Newest first within a language: a card shows the first one of its language.
+            f" WHERE paper_pk IN ({placeholders})"
+            " ORDER BY paper_pk, language, observed_at DESC, source",
             chunk,
         ):
             by_pk[pk].summaries.append(Summary(language, source, json.loads(bullets)))
