@@ -78,10 +78,18 @@ class DigestJobs:
         store: Store,
         poster: DigestPoster,
         clock: Callable[[], datetime],
+        *,
+        writing: Callable[[str | None], bool] | None = None,
+        grace: timedelta = timedelta(0),
     ) -> None:
+        """`writing(language)`: whether summaries in that language are still being written;
+        a digest in it then waits, `grace` at most past its time (or past the day's completion,
+        when that came later)."""
         self.store = store
         self.poster = poster
         self.clock = clock
+        self.writing = writing
+        self.grace = grace
         self._posting: asyncio.Task | None = None
 
     # -- scheduling ---------------------------------------------------------------------------
@@ -190,12 +198,21 @@ class DigestJobs:
                 continue
             # A post cut short (the bot stopped mid-way, or a follow-up waiting to be sent or
             # retried) is finished first, whatever its day.
-            day = interrupted.get(sub.channel_id) or _due_day(
-                sub, latest, recent.get(sub.channel_id, []), now
-            )
-            if day is not None:
+            if sub.channel_id in interrupted:
+                work.append((sub, interrupted[sub.channel_id]))
+                continue
+            day = _due_day(sub, latest, recent.get(sub.channel_id, []), now)
+            if day is not None and not self._waits_for_summaries(sub, latest, now):
                 work.append((sub, day))
         return work
+
+    def _waits_for_summaries(
+        self, sub: Subscription, latest: tuple[date, datetime] | None, now: datetime
+    ) -> bool:
+        if self.writing is None or latest is None or not self.writing(sub.language):
+            return False
+        since = max(today_slot(now, sub.post_time, sub.timezone), latest[1])
+        return now < since + self.grace
 
     async def due_day(self, sub: Subscription, now: datetime) -> date | None:
         """The day to post to `sub` now, if any (see the module docstring)."""

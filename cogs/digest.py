@@ -245,7 +245,12 @@ class Digest(commands.Cog):
         self.poster = DigestPoster(
             bot, services.store, Pacer(services.settings.discord_requests_per_second)
         )
-        self.jobs = DigestJobs(services.store, self.poster, self.clock)
+        summaries = services.summaries
+        self.jobs = DigestJobs(
+            services.store, self.poster, self.clock,
+            writing=summaries.writing if summaries is not None else None,
+            grace=timedelta(minutes=services.settings.summary_grace_minutes),
+        )  # fmt: skip
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(VoteButton, CardLabel)

@@ -462,3 +462,49 @@ def test_the_openai_client_is_not_imported_without_a_model():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root
     )
     assert done.stdout.split() == ["False", "False"]
+
+
+# --- the grace before a digest ------------------------------------------------------------------
+
+
+async def test_a_digest_waits_for_summaries_being_written_within_the_grace(
+    tmp_path, server, discord_endpoints, model
+):
+    model.faults = {101: Answer.bullets(ko_bullets(101)).slow(0.5)}  # a slow answer
+    guild = make_guild(["seoul"])
+    async with FakeDiscord(guilds=[guild], token=TOKEN) as fake:
+        world = make_world(fake, guild, server, tmp_path, model.url)
+        async with bot_running(world):
+            await fake.wait_for_sync(guild)
+            await world.subscribe("seoul", "09:00", "UTC", language="ko")
+            await world.subscribe("general", "09:00", "UTC", language="any")  # needs none
+            await complete_day(world, 2)  # the model is still writing paper 101
+            assert world.services.summaries.writing("ko")
+            posted = await world.post_at(9.0)
+            assert [p.channel_id for p in posted] == [world.channel("general").id]
+            assert world.posted("seoul") == []  # waits, SUMMARY_GRACE_MINUTES at most
+            await settle(world)
+            await world.post_at(9.0 + 1 / 60)
+            cards = descriptions(world, "seoul")
+    assert len(cards) == 2 and all(c.startswith("**Summary (ko, written by") for c in cards)
+
+
+async def test_past_the_grace_the_digest_goes_out_with_what_is_ready(
+    tmp_path, server, discord_endpoints, model
+):
+    model.faults = {101: Answer.bullets(ko_bullets(101)).slow(1.0)}
+    guild = make_guild(["seoul"])
+    async with FakeDiscord(guilds=[guild], token=TOKEN) as fake:
+        world = make_world(fake, guild, server, tmp_path, model.url, SUMMARY_GRACE_MINUTES="5")
+        async with bot_running(world):
+            await fake.wait_for_sync(guild)
+            await world.subscribe("seoul", "09:00", "UTC", language="ko")
+            await complete_day(world, 2)
+            assert await world.post_at(9.0 + 4 / 60) == []  # within 5 minutes: waits
+            await world.post_at(9.0 + 5 / 60)  # the grace is over: posted as it is
+            first, _ = descriptions(world, "seoul")
+            assert not first.startswith("**Summary (ko, written by")  # still being written
+            await settle(world)
+            await ingest(world, 9.5)  # ... and edited in once it is there
+            edited = world.fake.message(world.posted("seoul")[1]["id"])
+    assert edited["embeds"][0]["description"].startswith(f"**Summary (ko, written by {MODEL})**")

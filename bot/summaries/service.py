@@ -40,6 +40,8 @@ from storage.summaries import (
 )
 
 if TYPE_CHECKING:
+    import aiosqlite
+
     from bot.ingest import IngestReport
     from bot.summaries.providers import SummaryProvider, SummaryResult
     from storage.db import Store
@@ -101,6 +103,61 @@ def plan_pairs(
 
 
 @dataclass(slots=True)
+class SortedPairs:
+    """Pairs split by what is stored: `todo` to ask for, `cached` (stored for the source),
+    `tried` (fell back with the source during the UTC day), each in the order given."""
+
+    todo: list[tuple[Paper, str]]
+    cached: list[tuple[Paper, str]]
+    tried: list[tuple[Paper, str]]
+
+
+async def sort_pairs(
+    db: aiosqlite.Connection, pairs: Sequence[tuple[Paper, str]], source: str, day: date
+) -> SortedPairs:
+    """Split (paper, language) pairs into those stored for `source` (the papers' `summaries`
+    say), those `source` fell back on during UTC `day`, and the rest, still to write.
+
+    Languages are compared as ``plan_pairs`` writes them (stripped, case-folded)."""
+    tried_keys = await attempted(db, {paper_key(p.id) for p, _ in pairs}, source, day)
+    found = SortedPairs([], [], [])
+    for paper, language in pairs:
+        key = _language_key(language)
+        if any(s.source == source and _language_key(s.language) == key for s in paper.summaries):
+            found.cached.append((paper, language))
+        elif (paper_key(paper.id), key) in tried_keys:
+            found.tried.append((paper, language))
+        else:
+            found.todo.append((paper, language))
+    return found
+
+
+async def summarize_and_store(
+    store: Store,
+    provider: SummaryProvider,
+    source: str,
+    paper: Paper,
+    language: str,
+    bullets: int,
+    clock: Callable[[], datetime],
+) -> SummaryResult:
+    """Ask `provider` for the summary of `paper` in `language` and store what it gives: a
+    summary under `source`, or, for a fallback, the attempt (so it is not asked for again
+    that UTC day). An unreachable model (``UNREACHABLE``) is returned and not recorded."""
+    result: SummaryResult = await provider.summarize(paper, language, bullets)
+    if result.fallback_reason == UNREACHABLE:
+        return result
+    now = clock()
+    pk = paper_key(paper.id)
+    async with store.write() as conn:
+        if result.is_fallback:
+            await record_attempt(conn, pk, language, source, now, result.fallback_reason or "")
+        else:
+            await save_summary(conn, pk, language, source, result.bullets, now)
+    return result
+
+
+@dataclass(slots=True)
 class RunStats:
     """What the service did since it started (the tests and the log read it)."""
 
@@ -138,6 +195,14 @@ class SummaryService:
     async def days_to_poll(self, now: datetime) -> set[date]:
         return set()
 
+    def writing(self, language: str | None) -> bool:
+        """Whether summaries in `language` are queued or being written (a digest in that
+        language may wait for them, SUMMARY_GRACE_MINUTES at most)."""
+        if language is None:
+            return False
+        wanted = _language_key(language)
+        return any(pending == wanted for _, pending in self._pending)
+
     async def papers_ingested(self, report: IngestReport) -> None:
         """Plan the round's summaries and start writing them (returns before they are done)."""
         if self.source is None:
@@ -168,19 +233,11 @@ class SummaryService:
             return []
         listed = {day: await papers_on_day(db, day) for day in days}
         pairs = plan_pairs(listed, subs, self.provider.name)
-        stored = {
-            (paper.id, _language_key(s.language))
-            for paper, _ in pairs
-            for s in paper.summaries
-            if s.source == self.source
-        }
-        tried = await attempted(db, {paper_key(p.id) for p, _ in pairs}, self.source, today)
+        todo = (await sort_pairs(db, pairs, self.source, today)).todo
         return [
             (paper, language)
-            for paper, language in pairs
-            if (paper.id, language) not in stored
-            and (paper_key(paper.id), language) not in tried
-            and (paper.id, language) not in self._pending
+            for paper, language in todo
+            if (paper.id, language) not in self._pending
         ]
 
     # -- the work -------------------------------------------------------------------------------
@@ -226,22 +283,16 @@ class SummaryService:
                 log.warning("the summary model cannot be reached; trying again next round")
 
     async def _write(self, paper: Paper, language: str, down: asyncio.Event) -> None:
-        result: SummaryResult = await self.provider.summarize(paper, language, self.bullets)
-        self.stats.calls += result.calls
         source = self.source
         assert source is not None
-        now = self.clock()
+        result = await summarize_and_store(
+            self.store, self.provider, source, paper, language, self.bullets, self.clock
+        )
+        self.stats.calls += result.calls
         if result.fallback_reason == UNREACHABLE:
             self.stats.unreachable += 1
             down.set()
             return
-        async with self.store.write() as conn:
-            if result.is_fallback:
-                await record_attempt(
-                    conn, paper_key(paper.id), language, source, now, result.fallback_reason or ""
-                )
-            else:
-                await save_summary(conn, paper_key(paper.id), language, source, result.bullets, now)
         if result.is_fallback:
             self.stats.fell_back += 1
         else:
