@@ -27,8 +27,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-import openai
-
 from bot.models import Paper, collapse_whitespace
 from bot.summaries.checks import check_bullets
 from bot.summaries.prompt import (
@@ -218,6 +216,8 @@ class OpenAIProvider:
         self.base_url = base_url
         # Never None: the client would then read OPENAI_API_KEY from the environment and send it
         # to whatever server LLM_BASE_URL names. Local servers ignore the placeholder.
+        import openai  # here: only a bot that asks a model loads the client
+
         self._owns_http = http is None
         self._client = openai.AsyncOpenAI(
             base_url=base_url,
@@ -331,6 +331,8 @@ class OpenAIProvider:
         with the next one (``RESPONSE_FORMATS``). The format is remembered only once a request
         with it succeeds, so a 400 for another reason (a paper too long for the context) that
         every format gets does not change what later papers are asked with."""
+        import openai
+
         used = 0
         fmt = self._format
         async with self._semaphore:
