@@ -6,7 +6,8 @@ closed when it ends. It returns the exit code:
 
     0    done (a search without results is still a success)
     1    the command failed: a source or network error, a broken digest, a paper or day that
-         cannot be found, a database problem; for fetch and import, at least one day or file
+         cannot be found, a database problem; for fetch and import, at least one day or file;
+         for summarize, at least one summary fell back or the model could not be reached
     2    bad usage or configuration: arguments, dates, paper ids, queries, settings, no token
     130  interrupted (Ctrl-C)
 
@@ -366,10 +367,37 @@ def build_parser() -> argparse.ArgumentParser:
     imp = command("import", _import, "store markdown digests (files, or folders searched for .md)")
     imp.add_argument("paths", nargs="+", type=Path, metavar="PATH")
 
+    summarize = command(
+        "summarize",
+        _summarize,
+        "write the summaries of stored days with the configured model (LLM_BASE_URL)",
+    )
+    summarize.add_argument("--date", type=_day, required=True, metavar="DAY", help=_DAY_HELP)
+    summarize.add_argument("--to", type=_day, metavar="DAY", help="last day of a range (inclusive)")
+    summarize.add_argument(
+        "--lang",
+        type=_language,
+        action="append",
+        required=True,
+        metavar="CODE",
+        help="language of the summaries (en, ko, zh-tw...); repeat for several",
+    )
+    summarize.add_argument(
+        "--force",
+        action="store_true",
+        help="ask again for summaries already stored or tried today",
+    )
+
     export = command("export", _export, "write a stored day as a markdown digest or JSON")
     export.add_argument("--date", type=_day, required=True, metavar="DAY", help=_DAY_HELP)
     export.add_argument(
         "--format", choices=("markdown", "json"), help="default: markdown (json with --json)"
+    )
+    export.add_argument(
+        "--lang",
+        type=_language,
+        metavar="CODE",
+        help="the bullets of this language (the newest summary in it); default: the digest's own",
     )
     export.add_argument("--output", "-o", type=Path, metavar="FILE", help="default: stdout")
 
@@ -446,6 +474,29 @@ def _day(text: str) -> date:
         return parse_day(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _language(text: str) -> str:
+    from storage.subscriptions import LANGUAGE
+
+    cleaned = text.strip().lower().replace("_", "-")
+    if not LANGUAGE.fullmatch(cleaned):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a language code such as en, ko or zh-tw")
+    return cleaned
+
+
+def _day_range(args: argparse.Namespace, verb: str) -> list[date]:
+    """The days from --date to --to (inclusive), at most MAX_FETCH_DAYS of them."""
+    first, last = args.date, args.to or args.date
+    if last < first:
+        raise UserError(f"--to {last} is before --date {first}", EXIT_USAGE)
+    count = (last - first).days + 1
+    if count > MAX_FETCH_DAYS:
+        raise UserError(
+            f"{first} to {last} is {count} days; {verb} at most {MAX_FETCH_DAYS} at a time",
+            EXIT_USAGE,
+        )
+    return [first + timedelta(days=n) for n in range(count)]
 
 
 def _bounded_int(low: int, high: int) -> Callable[[str], int]:
@@ -779,21 +830,13 @@ def _run(context: Context) -> int:
 @_async
 async def _fetch(context: Context) -> int:
     """Store each day's Hugging Face list in [--date, --to], one transaction per day."""
-    args, settings = context.args, context.settings
-    first, last = args.date, args.to or args.date
-    if last < first:
-        raise UserError(f"--to {last} is before --date {first}", EXIT_USAGE)
-    count = (last - first).days + 1
-    if count > MAX_FETCH_DAYS:
-        raise UserError(
-            f"{first} to {last} is {count} days; fetch at most {MAX_FETCH_DAYS} at a time",
-            EXIT_USAGE,
-        )
+    settings = context.settings
+    days = _day_range(context.args, "fetch")
+    count = len(days)
     from rich.text import Text
 
     from bot.lookup import Sources, http_client
 
-    days = [first + timedelta(days=n) for n in range(count)]
     rows: list[dict[str, Any]] = []
     steps = _Steps(count, enabled=count > 1 and not context.json and sys.stderr.isatty())
     async with _store(settings, create=True) as store, http_client(settings) as http:
@@ -977,14 +1020,37 @@ async def _export(context: Context) -> int:
         papers = await papers_on_day(store.reader, args.date)
     if not papers:
         raise UserError(f"no papers stored for {args.date}")
+    language = args.lang
+    without = 0
+    if language is not None:
+        import dataclasses
+
+        from bot.sources.digest_md import summary_in
+
+        chosen = [summary_in(paper, language) for paper in papers]
+        without = chosen.count(None)
+        # Only that language's newest summary: the JSON says what the digest would hold.
+        papers = [
+            dataclasses.replace(paper, summaries=[summary] if summary else [])
+            for paper, summary in zip(papers, chosen, strict=True)
+        ]
     if fmt == "json":
         text = json.dumps([paper_json(p) for p in papers], ensure_ascii=False, indent=2) + "\n"
     else:
-        digest = DailyList(day=args.date, papers=[_digest_summary_first(p) for p in papers])
+        if language is None:
+            papers = [_digest_summary_first(p) for p in papers]
+        digest = DailyList(day=args.date, papers=papers)
         try:
-            text = render_digest([digest])
+            text = render_digest([digest], language=language)
         except ValueError as exc:
             raise UserError(f"cannot write {args.date} as a markdown digest: {exc}") from exc
+    if without:
+        print(
+            f"{PROG}: {without} of {_plural(len(papers), 'paper')} of {args.date} have no "
+            f"{language} summary and are written without bullets "
+            f"(see 'paperboy summarize --help')",
+            file=sys.stderr,
+        )
     if args.output is None:
         sys.stdout.write(text)
         sys.stdout.flush()
@@ -993,6 +1059,192 @@ async def _export(context: Context) -> int:
     args.output.write_text(text, encoding="utf-8")
     print(f"{PROG}: wrote {len(papers)} papers of {args.date} to {args.output}", file=sys.stderr)
     return EXIT_OK
+
+
+SUMMARY_STATUSES = ("made", "cached", "skipped", "fallback")
+
+
+@_async
+async def _summarize(context: Context) -> int:
+    """Write the summaries of the papers stored for [--date, --to] in each --lang, with the
+    provider the settings choose; stored and tried-today pairs are skipped unless --force."""
+    args, settings = context.args, context.settings
+    days = _day_range(args, "summarize")
+    languages = list(dict.fromkeys(args.lang))
+    if settings.summary_provider_name == "abstract":
+        raise UserError(
+            "no summary model is configured: set LLM_BASE_URL and LLM_MODEL "
+            "(the abstract provider writes no summaries)",
+            EXIT_USAGE,
+        )
+    import asyncio
+
+    from bot.summaries.providers import make_provider
+    from bot.summaries.service import (
+        UNREACHABLE,
+        SortedPairs,
+        provider_source,
+        sort_pairs,
+        summarize_and_store,
+    )
+    from storage.papers import paper_key, papers_on_day
+    from storage.summaries import attempts_of, utc_day
+
+    span = f"on {days[0]}" if len(days) == 1 else f"from {days[0]} to {days[-1]}"
+    results: dict[tuple[str, str], dict[str, Any]] = {}
+    first_day: dict[str, date] = {}  # a paper listed on several days counts on the first
+    async with _store(settings, write=True) as store:
+        listed = {day: await papers_on_day(store.reader, day) for day in days}
+        if not any(listed.values()):
+            raise UserError(
+                f"no papers stored {span}; run 'paperboy fetch' or 'paperboy import' first"
+            )
+        pairs: list[tuple[Paper, str]] = []
+        for day, papers in listed.items():
+            for paper in papers:
+                if paper.id not in first_day:
+                    first_day[paper.id] = day
+                    pairs += [(paper, language) for language in languages]
+        provider = make_provider(settings)
+        source = provider_source(provider)
+        assert source is not None  # not the abstract provider
+        now = datetime.now(UTC)
+        if args.force:
+            sorted_pairs = SortedPairs(list(pairs), [], [])
+        else:
+            sorted_pairs = await sort_pairs(store.reader, pairs, source, utc_day(now))
+        for paper, language in sorted_pairs.cached:
+            results[paper.id, language] = _summary_row("cached", source)
+        for paper, language in sorted_pairs.tried:
+            reasons = [
+                reason
+                for lang, src, at, reason in await attempts_of(store.reader, paper_key(paper.id))
+                if lang == language and src == source and at.startswith(utc_day(now).isoformat())
+            ]
+            why = f"fell back earlier today ({reasons[-1]})" if reasons else "tried earlier today"
+            results[paper.id, language] = _summary_row(
+                "skipped", source, f"{why}; --force asks again"
+            )
+
+        todo = sorted_pairs.todo
+        limit = asyncio.Semaphore(max(1, settings.llm_concurrency))
+        down = asyncio.Event()
+        steps = _Steps(
+            len(todo), enabled=len(todo) > 1 and not context.json and sys.stderr.isatty()
+        )
+
+        async def one(paper: Paper, language: str) -> None:
+            async with limit:
+                if down.is_set():
+                    results[paper.id, language] = _summary_row(
+                        "skipped", source, "not asked: the model could not be reached"
+                    )
+                else:
+                    steps.begin(f"Summarizing {paper.id} in {language}")
+                    result = await summarize_and_store(
+                        store,
+                        provider,
+                        source,
+                        paper,
+                        language,
+                        settings.summary_bullets,
+                        lambda: datetime.now(UTC),
+                    )
+                    if result.fallback_reason == UNREACHABLE:
+                        down.set()
+                    status = "fallback" if result.is_fallback else "made"
+                    results[paper.id, language] = _summary_row(
+                        status, source, result.fallback_reason, result.calls
+                    )
+            steps.done()
+
+        try:
+            with steps.running():
+                await asyncio.gather(*(one(paper, language) for paper, language in todo))
+        finally:
+            if (close := getattr(provider, "aclose", None)) is not None:
+                await close()
+
+    rows = [
+        {"day": first_day[paper.id].isoformat(), "id": paper.id, "language": language}
+        | results[paper.id, language]
+        for paper, language in pairs
+    ]
+    fell_back = [row for row in rows if row["status"] == "fallback"]
+    if context.json:
+        _print_json(rows)
+    else:
+        _print_summary_table(context, rows, listed, first_day, source)
+    if down.is_set():
+        _error_line(
+            "could not connect to the model (LLM_BASE_URL); what was not asked is asked "
+            "the next time"
+        )
+    elif fell_back:
+        _error_line(
+            f"{len(fell_back)} of {len(rows)} summaries fell back and were not "
+            "stored" + ("" if context.verbose or context.json else "; --verbose says why")
+        )
+    return EXIT_FAILED if fell_back or down.is_set() else EXIT_OK
+
+
+def _summary_row(
+    status: str, source: str, reason: str | None = None, calls: int = 0
+) -> dict[str, Any]:
+    return {"status": status, "source": source, "reason": reason, "calls": calls}
+
+
+def _print_summary_table(
+    context: Context,
+    rows: list[dict[str, Any]],
+    listed: dict[date, list[Paper]],
+    first_day: dict[str, date],
+    source: str,
+) -> None:
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=Text(f"Summaries ({source})"), title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column("day", no_wrap=True)
+    for name in ("papers", *SUMMARY_STATUSES):
+        table.add_column(name, justify="right", no_wrap=True, min_width=len(name))
+    table.add_column("status", min_width=6)
+    for day, papers in listed.items():
+        key = day.isoformat()
+        counts = {status: 0 for status in SUMMARY_STATUSES}
+        for row in rows:
+            if row["day"] == key:
+                counts[row["status"]] += 1
+        own = sum(1 for paper in papers if first_day.get(paper.id) == day)
+        if not papers:
+            status = Text("no papers stored", style="dim")
+        elif counts["fallback"]:
+            status = Text(f"{counts['fallback']} fell back", style="yellow")
+        else:
+            status = Text("ok")
+        shown = f"{own}" if own == len(papers) else f"{own} (+{len(papers) - own} earlier)"
+        table.add_row(key, shown, *(str(counts[name]) for name in SUMMARY_STATUSES), status)
+    context.out.print(table)
+    totals = {
+        status: sum(1 for row in rows if row["status"] == status) for status in SUMMARY_STATUSES
+    }
+    calls = sum(row["calls"] for row in rows)
+    languages = sorted({row["language"] for row in rows})
+    context.out.print(
+        Text(
+            f"{_plural(len(listed), 'day')}, {len(first_day):,} papers × "
+            f"{_plural(len(languages), 'language')} ({', '.join(languages)}): "
+            + ", ".join(f"{totals[name]:,} {name}" for name in SUMMARY_STATUSES)
+            + f"; {_plural(calls, 'model call')}"
+        )
+    )
+    if context.verbose:
+        for row in rows:
+            if row["status"] in ("fallback", "skipped"):
+                context.out.print(
+                    Text(f"  {row['id']} {row['language']}: {row['status']}: {row['reason']}")
+                )
 
 
 def _digest_summary_first(paper: Paper) -> Paper:

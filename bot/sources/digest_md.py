@@ -102,6 +102,7 @@ __all__ = [
     "parse_digest",
     "parse_digest_file",
     "render_digest",
+    "summary_in",
 ]
 
 SUMMARY_SOURCE = "digest"
@@ -173,15 +174,16 @@ def parse_digest_file(path: Path) -> list[DailyList]:
     return parse_digest(text, source_name=path.name)
 
 
-def render_digest(lists: list[DailyList]) -> str:
+def render_digest(lists: list[DailyList], *, language: str | None = None) -> str:
     """Write DailyLists in the digest format; `parse_digest` reads the result back unchanged.
 
-    Uses the bullets of each paper's first Summary. Fields a paper lacks are left out (an unknown
-    vote count too). Line breaks inside a title or bullet are joined into spaces. Authors are
-    written as a Python list only when the comma form could not hold them. Raises ValueError for
-    what the format cannot hold: two lists for one day, a paper twice in a day, an id that is not
-    an arXiv id, a negative vote count, an empty title, or a media URL with whitespace or a double
-    quote in it.
+    Uses the bullets of each paper's first Summary, or with `language` its first Summary in
+    that language (``summary_in``), a paper without one getting no bullets. Fields a paper
+    lacks are left out (an unknown vote count too). Line breaks inside a title or bullet are
+    joined into spaces. Authors are written as a Python list only when the comma form could not
+    hold them. Raises ValueError for what the format cannot hold: two lists for one day, a paper
+    twice in a day, an id that is not an arXiv id, a negative vote count, an empty title, or a
+    media URL with whitespace or a double quote in it.
     """
     parts: list[str] = []
     days: set[date] = set()
@@ -196,11 +198,19 @@ def render_digest(lists: list[DailyList]) -> str:
             if paper_id in ids:
                 raise ValueError(f"paper {paper_id} appears twice on {daily.day.isoformat()}")
             ids.add(paper_id)
-            parts.append(_render_paper(paper, paper_id))
+            parts.append(_render_paper(paper, paper_id, language))
     return "".join(parts)
 
 
-def _render_paper(paper: Paper, paper_id: str) -> str:
+def summary_in(paper: Paper, language: str) -> Summary | None:
+    """The paper's first Summary in `language` (compared stripped and case-folded), else None.
+
+    Papers read from the store list a language's summaries newest first."""
+    wanted = language.strip().casefold()
+    return next((s for s in paper.summaries if s.language.strip().casefold() == wanted), None)
+
+
+def _render_paper(paper: Paper, paper_id: str, language: str | None = None) -> str:
     title = _one_line(paper.title)
     if not title:
         raise ValueError(f"paper {paper_id} has an empty title")
@@ -221,7 +231,11 @@ def _render_paper(paper: Paper, paper_id: str) -> str:
         lines += [f"Vote: {paper.upvotes}", ""]
     if authors := _author_names(paper.authors):
         lines += [f"Authors: {_authors_text(authors)}", ""]
-    first_summary = paper.summaries[0].bullets if paper.summaries else []
+    if language is None:
+        first_summary = paper.summaries[0].bullets if paper.summaries else []
+    else:
+        chosen = summary_in(paper, language)
+        first_summary = chosen.bullets if chosen else []
     bullets = [line for line in map(_one_line, first_summary) if line]
     if bullets:
         lines += [f"- {bullet}" for bullet in bullets] + [""]
