@@ -23,6 +23,7 @@ MAX_HTTP_RETRIES = 10
 SUMMARY_PROVIDERS = ("abstract", "hf", "openai")  # bot.summaries.providers.PROVIDERS
 MAX_LLM_CONCURRENCY = 64
 MAX_SUMMARY_BULLETS = 10
+MAX_SUMMARY_REQUESTS_PER_HOUR = 1000
 MAX_GRACE_MINUTES = 1440
 SECRETS = ("discord_token", "llm_api_key")  # never printed, logged or put in a repr
 
@@ -50,6 +51,7 @@ ENV_VARS = {
     "summary_bullets": "SUMMARY_BULLETS",
     "summary_grace_minutes": "SUMMARY_GRACE_MINUTES",
     "summary_provider": "SUMMARY_PROVIDER",
+    "summary_requests_per_member_per_hour": "SUMMARY_REQUESTS_PER_MEMBER_PER_HOUR",
 }
 
 
@@ -87,6 +89,9 @@ class Settings:
     summary_bullets: int = 5  # bullets asked for per paper
     summary_grace_minutes: float = 10.0  # how long a digest may wait for summaries past its time
     summary_provider: str | None = None  # forced provider; None = summary_provider_name decides
+    # "Summarize in …" clicks on /paper show cards per member per hour (kept in memory per
+    # process); 0 = the button is not offered.
+    summary_requests_per_member_per_hour: int = 5
 
     @property
     def summary_provider_name(self) -> str:
@@ -216,6 +221,13 @@ def _summary_settings(get: Callable[[str], str | None], defaults: Settings) -> d
             "SUMMARY_GRACE_MINUTES", get("summary_grace_minutes"), defaults.summary_grace_minutes
         ),
         "summary_provider": provider,
+        "summary_requests_per_member_per_hour": _whole(
+            "SUMMARY_REQUESTS_PER_MEMBER_PER_HOUR",
+            get("summary_requests_per_member_per_hour"),
+            defaults.summary_requests_per_member_per_hour,
+            0,
+            MAX_SUMMARY_REQUESTS_PER_HOUR,
+        ),
     }
 
 

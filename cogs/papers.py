@@ -14,6 +14,13 @@ from bot import render
 from bot.app import PaperBot, Services, UserError
 from bot.lookup import fetch_and_store
 from bot.models import InvalidPaperId, Paper, normalize_arxiv_id, parse_day
+from bot.summaries.button import (
+    SummarizeButton,
+    can_summarize,
+    locale_language,
+    stored_summary,
+    summarize_view,
+)
 from cogs.views import PAGE_SIZE, ListKind, OpenCard, Page, PageButton, PaperLists, register
 from storage.lists import day_page, list_papers, server_top_page, top_page
 from storage.papers import get_paper, latest_day, recent_days
@@ -146,11 +153,11 @@ class Papers(commands.Cog):
         self.lists = PaperLists(bot, bot.services)
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(PageButton, OpenCard)
+        self.bot.add_dynamic_items(PageButton, OpenCard, SummarizeButton)
         self.lists.start()
 
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(PageButton, OpenCard)
+        self.bot.remove_dynamic_items(PageButton, OpenCard, SummarizeButton)
         await self.lists.stop()
 
     async def _show_paper(
@@ -174,11 +181,20 @@ class Papers(commands.Cog):
     async def _show_card(
         self, interaction: discord.Interaction, paper: Paper, *, public: bool
     ) -> None:
-        embed = render.paper_card(paper)
-        if interaction.response.is_done():
-            await interaction.followup.send(embed=embed, ephemeral=not public)
+        """The card in the member's language (their Discord locale) when a summary in it is
+        stored; else as before, with a "Summarize in …" button when a model can write one."""
+        language = locale_language(interaction.locale)
+        view = discord.utils.MISSING
+        if language is not None and stored_summary(paper, language):
+            embed = render.paper_card(paper, language=language)
         else:
-            await interaction.response.send_message(embed=embed, ephemeral=not public)
+            embed = render.paper_card(paper)
+            if language is not None and can_summarize(self.services):
+                view = summarize_view(paper, language)
+        if interaction.response.is_done():
+            await interaction.followup.send(embed=embed, view=view, ephemeral=not public)
+        else:
+            await interaction.response.send_message(embed=embed, view=view, ephemeral=not public)
 
     # -- commands -----------------------------------------------------------------------------
 

@@ -40,6 +40,7 @@ def test_defaults_without_environment_or_file():
     assert settings.summary_grace_minutes == 10.0
     assert settings.summary_provider is None
     assert settings.summary_provider_name == "abstract"
+    assert settings.summary_requests_per_member_per_hour == 5
 
 
 def test_every_variable_is_read():
@@ -64,6 +65,7 @@ def test_every_variable_is_read():
             "SUMMARY_BULLETS": "7",
             "SUMMARY_GRACE_MINUTES": "0",
             "SUMMARY_PROVIDER": "OpenAI",
+            "SUMMARY_REQUESTS_PER_MEMBER_PER_HOUR": "0",
         },
         env_file=None,
     )
@@ -87,6 +89,7 @@ def test_every_variable_is_read():
         summary_bullets=7,
         summary_grace_minutes=0.0,
         summary_provider="openai",
+        summary_requests_per_member_per_hour=0,
     )
 
 
@@ -168,6 +171,8 @@ def test_an_env_file_that_cannot_be_read_is_a_config_error(tmp_path):
         ("SUMMARY_GRACE_MINUTES", "nan", "number of minutes from 0 to 1440"),
         ("SUMMARY_GRACE_MINUTES", "1441", "number of minutes from 0 to 1440"),
         ("SUMMARY_PROVIDER", "gemini", "abstract, hf, openai"),
+        ("SUMMARY_REQUESTS_PER_MEMBER_PER_HOUR", "-1", "whole number from 0 to 1000"),
+        ("SUMMARY_REQUESTS_PER_MEMBER_PER_HOUR", "1001", "whole number from 0 to 1000"),
         ("SUMMARY_PROVIDER", "openai", "LLM_BASE_URL is not set"),
     ],
 )
