@@ -90,11 +90,13 @@ class DigestJobs:
         self.clock = clock
         self.writing = writing
         self.grace = grace
+        self.check_every = timedelta(0)  # set by schedule(): how far off the next check is
         self._posting: asyncio.Task | None = None
 
     # -- scheduling ---------------------------------------------------------------------------
 
     def schedule(self, scheduler: AsyncIOScheduler, *, check_every: float) -> None:
+        self.check_every = timedelta(seconds=check_every)
         scheduler.add_job(
             self._check, "interval", seconds=check_every, id="post-check",
             next_run_time=datetime.now(UTC), max_instances=1, coalesce=True,
@@ -212,7 +214,9 @@ class DigestJobs:
         if self.writing is None or latest is None or not self.writing(sub.language):
             return False
         since = max(today_slot(now, sub.post_time, sub.timezone), latest[1])
-        return now < since + self.grace
+        # Wait only while the next check still comes before the grace ends: the digest goes
+        # out at the last check within it, not one check late.
+        return now + self.check_every < since + self.grace
 
     async def due_day(self, sub: Subscription, now: datetime) -> date | None:
         """The day to post to `sub` now, if any (see the module docstring)."""

@@ -117,7 +117,7 @@ def make_world(fake, guild, server, tmp_path, url: str, **extra: str) -> World:
     settings = digest_settings(
         tmp_path, fake, server, guild,
         LLM_BASE_URL=url, LLM_MODEL=MODEL, LLM_API_KEY=KEY, LLM_TIMEOUT="5",
-        LLM_CONCURRENCY="4", **extra,
+        LLM_CONCURRENCY="4", **{"POST_CHECK_SECONDS": "60", **extra},
     )  # fmt: skip
     return World(fake, guild, admin, admin, Clock(DAY_END - timedelta(hours=1)), server, settings)
 
@@ -500,8 +500,10 @@ async def test_past_the_grace_the_digest_goes_out_with_what_is_ready(
             await fake.wait_for_sync(guild)
             await world.subscribe("seoul", "09:00", "UTC", language="ko")
             await complete_day(world, 2)
-            assert await world.post_at(9.0 + 4 / 60) == []  # within 5 minutes: waits
-            await world.post_at(9.0 + 5 / 60)  # the grace is over: posted as it is
+            assert await world.post_at(9.0 + 3.5 / 60) == []  # within 5 minutes: waits
+            # The last check within the grace (checks run every minute): posted as it is,
+            # rather than one check after the grace.
+            await world.post_at(9.0 + 4.5 / 60)
             first, _ = descriptions(world, "seoul")
             assert not first.startswith("**Summary (ko, written by")  # still being written
             await settle(world)
