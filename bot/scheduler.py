@@ -129,6 +129,17 @@ class DigestJobs:
 
     # -- after each ingest round ------------------------------------------------------------------
 
+    async def refresh_cards(self, now: datetime | None = None) -> None:
+        """Edit the live digests' cards whose counts or summaries changed (after an ingest
+        round, and after the summaries of a batch were written)."""
+        try:
+            edited = await self.poster.refresh(now or self.clock())
+        except Exception:
+            log.exception("refreshing the cards of live digests failed")
+        else:
+            if edited:
+                log.info("updated %d digest messages", edited)
+
     async def days_to_poll(self, now: datetime) -> set[date]:
         """Days whose digests are still live: their counts and late papers matter."""
         return {
@@ -137,13 +148,7 @@ class DigestJobs:
 
     async def papers_ingested(self, report: IngestReport) -> None:
         """Refresh live counts, then plan follow-ups for days settled with new papers."""
-        try:
-            edited = await self.poster.refresh(report.now)
-        except Exception:
-            log.exception("refreshing the counts of live digests failed")
-        else:
-            if edited:
-                log.info("updated the counts on %d digest messages", edited)
+        await self.refresh_cards(report.now)
         for day, state in sorted(report.days.items()):
             if not state.settled:  # complete, and stable again after any addition
                 continue

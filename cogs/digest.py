@@ -255,6 +255,8 @@ class Digest(commands.Cog):
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(VoteButton, CardLabel)
         self.services.ingest.listeners.append(self.jobs)
+        if self.services.summaries is not None:  # cards are edited as soon as they are written
+            self.services.summaries.after_batch.append(self.jobs.refresh_cards)
         self.jobs.schedule(
             self.services.scheduler, check_every=self.services.settings.post_check_interval
         )
@@ -262,6 +264,8 @@ class Digest(commands.Cog):
     async def cog_unload(self) -> None:
         await self.jobs.unschedule(self.services.scheduler)
         self.services.ingest.listeners.remove(self.jobs)
+        if self.services.summaries is not None:
+            self.services.summaries.after_batch.remove(self.jobs.refresh_cards)
         self.bot.remove_dynamic_items(VoteButton, CardLabel)
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:

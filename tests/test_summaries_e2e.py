@@ -506,7 +506,6 @@ async def test_past_the_grace_the_digest_goes_out_with_what_is_ready(
             await world.post_at(9.0 + 4.5 / 60)
             first, _ = descriptions(world, "seoul")
             assert not first.startswith("**Summary (ko, written by")  # still being written
-            await settle(world)
-            await ingest(world, 9.5)  # ... and edited in once it is there
+            await settle(world)  # ... and edited in once it is written, not a round later
             edited = world.fake.message(world.posted("seoul")[1]["id"])
     assert edited["embeds"][0]["description"].startswith(f"**Summary (ko, written by {MODEL})**")

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -188,6 +188,9 @@ class SummaryService:
         self.stats = RunStats()
         self._queue: list[tuple[Paper, str]] = []
         self._pending: set[tuple[str, str]] = set()  # queued or being written
+        # Awaited after each batch is written: the digest edits its posted cards then, rather
+        # than at the next ingest round (cogs/digest.py adds itself).
+        self.after_batch: list[Callable[[], Awaitable[None]]] = []
         self._task: asyncio.Task | None = None
 
     # -- the ingest listener ------------------------------------------------------------------
@@ -277,6 +280,11 @@ class SummaryService:
             for result in results:
                 if isinstance(result, Exception):
                     log.error("writing a summary failed", exc_info=result)
+            for listener in self.after_batch:
+                try:
+                    await listener()
+                except Exception:
+                    log.exception("a listener of the summaries failed")
             if down.is_set():
                 self._queue.clear()  # the next round plans them again
                 self._pending.clear()
