@@ -53,6 +53,7 @@ CARDS_PER_MESSAGE = 5  # one row of buttons per card, and Discord allows 5 rows 
 PACK_BUDGET = 5600  # embed characters a message is packed to: room under 6,000 for later edits
 COMPACT_PER_MESSAGE = 15  # papers per message in the compact format (one embed)
 LIVE_FOR = timedelta(days=3)  # a posted digest's counts are kept current this long
+EDITS_IN_FLIGHT = 100  # channels whose cards are edited at once; the pacer sets the rate
 FOLLOW_UPS_FOR = timedelta(days=3)  # papers added to a day are posted until it is this old
 RETRY_AFTER = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=25))
 LABEL_TITLE_CHARS = 45
@@ -477,6 +478,7 @@ class DigestPoster:
         self.store = store
         self.pacer = pacer
         self._channel_locks: dict[int, asyncio.Lock] = {}
+        self._refreshing = asyncio.Lock()
 
     def busy(self, channel_id: int) -> bool:
         lock = self._channel_locks.get(channel_id)
@@ -702,43 +704,56 @@ class DigestPoster:
             return None
 
     async def refresh(self, now: datetime) -> int:
-        """Edit the cards of digests posted in the last LIVE_FOR whose counts changed.
+        """Edit the cards of digests posted in the last LIVE_FOR whose counts or summaries
+        changed, channels in parallel (each channel's messages in order), paced like posting.
 
         Returns how many messages were edited. A deleted message or a lost permission stops
-        the edits of that message only; nothing is retried in a loop.
+        the edits of that message only; nothing is retried in a loop. One refresh at a time:
+        an ingest round and a batch of summaries may both ask for one.
         """
+        async with self._refreshing:
+            by_channel: dict[int, list[Post]] = {}
+            for post in await live_posts(self.store.reader, now - LIVE_FOR):
+                by_channel.setdefault(post.channel_id, []).append(post)
+            limit = asyncio.Semaphore(EDITS_IN_FLIGHT)
+
+            async def channel_edits(posts: list[Post]) -> int:
+                async with limit:
+                    return sum([await self._refresh_post(post) for post in posts])
+
+            done = await asyncio.gather(*(channel_edits(posts) for posts in by_channel.values()))
+            return sum(done)
+
+    async def _refresh_post(self, post: Post) -> int:
         edited = 0
-        for post in await live_posts(self.store.reader, now - LIVE_FOR):
-            channel = self.client.get_partial_messageable(post.channel_id, guild_id=post.guild_id)
-            for part, message_id in sorted(post.messages.items()):
-                if part == 0 or post.shown.get(part) == "gone":
-                    continue
-                rendered = await self.render(post.plan, part, post.guild_id)
-                key = rendered.payload_key()
-                if key == post.shown.get(part):
-                    continue
-                if sum(len(e) for e in rendered.embeds) > render.EMBED_TOTAL_LIMIT:
-                    log.warning(
-                        "digest message %d grew past 6,000 characters; not edited", message_id
-                    )
-                    continue
-                await self.pacer.wait()
-                try:
-                    await self._call(
-                        channel.get_partial_message(message_id).edit(
-                            content=rendered.content,
-                            embeds=rendered.embeds,
-                            view=rendered.view,
-                        )  # fmt: skip
-                    )
-                except PermanentFailure as exc:
-                    log.info("digest message %d can't be edited any more: %s", message_id, exc)
-                    key = "gone"
-                except TransientFailure as exc:  # rate limits included: edited next round
-                    log.warning("digest message %d not edited this time: %s", message_id, exc)
-                    continue
-                else:
-                    edited += 1
-                async with self.store.write() as conn:
-                    await set_shown(conn, post.channel_id, post.day, part, key)
+        channel = self.client.get_partial_messageable(post.channel_id, guild_id=post.guild_id)
+        for part, message_id in sorted(post.messages.items()):
+            if part == 0 or post.shown.get(part) == "gone":
+                continue
+            rendered = await self.render(post.plan, part, post.guild_id)
+            key = rendered.payload_key()
+            if key == post.shown.get(part):
+                continue
+            if sum(len(e) for e in rendered.embeds) > render.EMBED_TOTAL_LIMIT:
+                log.warning("digest message %d grew past 6,000 characters; not edited", message_id)
+                continue
+            await self.pacer.wait()
+            try:
+                await self._call(
+                    channel.get_partial_message(message_id).edit(
+                        content=rendered.content,
+                        embeds=rendered.embeds,
+                        view=rendered.view,
+                    )  # fmt: skip
+                )
+            except PermanentFailure as exc:
+                log.info("digest message %d can't be edited any more: %s", message_id, exc)
+                key = "gone"
+            except TransientFailure as exc:  # rate limits included: edited next round
+                log.warning("digest message %d not edited this time: %s", message_id, exc)
+                continue
+            else:
+                edited += 1
+            async with self.store.write() as conn:
+                await set_shown(conn, post.channel_id, post.day, part, key)
         return edited
