@@ -17,11 +17,11 @@ import socket
 import sqlite3
 import subprocess
 import sys
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from cli_harness import Result, isolate
 from http_fixture_server import FixtureServer, Reply
 
 import storage.papers
@@ -42,20 +42,6 @@ MODERN_VOTES = {"2510.00301": 43, "2510.00302": 4, "2510.00303": 9}
 PAPER_ONE = "Synthetic Paper One: A Title Long Enough to Be Hard-Wrapped by the Old Exporter"
 
 
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    def json(self):
-        return json.loads(self.out)
-
-    @property
-    def err_lines(self) -> list[str]:
-        return self.err.splitlines()
-
-
 def _one_error_line(result: Result) -> str:
     """The single stderr line of a failed command (and no traceback)."""
     assert "Traceback" not in result.err
@@ -67,16 +53,7 @@ def _one_error_line(result: Result) -> str:
 
 @pytest.fixture(autouse=True)
 def isolated(tmp_path, monkeypatch):
-    """A clean working directory and environment: no real .env, no real network."""
-    monkeypatch.chdir(tmp_path)
-    for name in ENV_VARS.values():
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("PAPERBOY_DB", str(tmp_path / "paperboy.db"))
-    monkeypatch.setenv("HTTP_RETRIES", "0")
-    monkeypatch.setenv("HTTP_TIMEOUT", "2")
-    # Nothing listens on the discard port: a test that forgets the fixture server fails fast.
-    monkeypatch.setenv("HF_API_BASE", "http://127.0.0.1:9")
-    monkeypatch.setenv("ARXIV_API_BASE", "http://127.0.0.1:9")
+    isolate(tmp_path, monkeypatch)
 
 
 @pytest.fixture

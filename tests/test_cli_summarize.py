@@ -7,15 +7,13 @@ the fake answers from the test's loop.
 from __future__ import annotations
 
 import asyncio
-import json
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import pytest
+from cli_harness import Result, isolate
 from test_summaries_e2e import Model, en_bullets, ko_bullets
 
 from bot.cli import main
-from bot.config import ENV_VARS
 from bot.models import DailyList, Paper
 from bot.sources.digest_md import parse_digest
 from storage.db import open_store
@@ -30,25 +28,9 @@ NEXT = "2024-03-05"
 NUMBERS = (101, 102, 103)
 
 
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    def json(self):
-        return json.loads(self.out)
-
-
 @pytest.fixture(autouse=True)
 def isolated(tmp_path, monkeypatch):
-    """A clean working directory and environment: no real .env, no real network."""
-    monkeypatch.chdir(tmp_path)
-    for name in ENV_VARS.values():
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("PAPERBOY_DB", str(tmp_path / "paperboy.db"))
-    monkeypatch.setenv("HF_API_BASE", "http://127.0.0.1:9")
-    monkeypatch.setenv("ARXIV_API_BASE", "http://127.0.0.1:9")
+    isolate(tmp_path, monkeypatch)
 
 
 @pytest.fixture

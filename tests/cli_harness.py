@@ -1,0 +1,36 @@
+"""What the CLI test modules share: a result of `paperboy ...` run in-process, and a clean
+working directory and environment (no real .env, no real network)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from bot.config import ENV_VARS
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def json(self):
+        return json.loads(self.out)
+
+    @property
+    def err_lines(self) -> list[str]:
+        return self.err.splitlines()
+
+
+def isolate(tmp_path, monkeypatch) -> None:
+    """Work in `tmp_path` with none of paperboy's settings from outside; sources point at a
+    port nothing listens on, so a test that forgets its fake server fails fast."""
+    monkeypatch.chdir(tmp_path)
+    for name in ENV_VARS.values():
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PAPERBOY_DB", str(tmp_path / "paperboy.db"))
+    monkeypatch.setenv("HTTP_RETRIES", "0")
+    monkeypatch.setenv("HTTP_TIMEOUT", "2")
+    monkeypatch.setenv("HF_API_BASE", "http://127.0.0.1:9")
+    monkeypatch.setenv("ARXIV_API_BASE", "http://127.0.0.1:9")
