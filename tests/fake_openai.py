@@ -33,6 +33,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from aiohttp import web
+from http_fixture_server import serve_loopback
 
 __all__ = ["Answer", "ChatRequest", "FakeOpenAI"]
 
@@ -139,14 +140,8 @@ class FakeOpenAI:
         return [r for r in self.requests if r.path == COMPLETIONS]
 
     async def __aenter__(self) -> FakeOpenAI:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = self._runner.addresses[0][:2]
-        self.url = f"http://{host}:{port}/v1"
+        self._runner, base = await serve_loopback(self._handle)
+        self.url = f"{base}/v1"
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

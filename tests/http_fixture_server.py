@@ -42,7 +42,7 @@ import json
 import socket
 import struct
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -144,6 +144,21 @@ class Route:
         return self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
 
 
+async def serve_loopback(
+    handler: Callable[[web.Request], Awaitable[web.StreamResponse]], port: int = 0
+) -> tuple[web.AppRunner, str]:
+    """Serve every method and path with `handler` on 127.0.0.1 (`port` 0: any free one);
+    returns the runner (clean it up to stop) and the base URL."""
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handler)
+    # A short shutdown timeout: a handler still sleeping in a delay must not hold up teardown.
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    host, bound = runner.addresses[0][:2]
+    return runner, f"http://{host}:{bound}"
+
+
 class FixtureServer:
     """aiohttp server on a random loopback port; see the module docstring."""
 
@@ -173,15 +188,7 @@ class FixtureServer:
         return [request for request in self.requests if request.path == path]
 
     async def __aenter__(self) -> FixtureServer:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        # A short shutdown timeout: a handler still sleeping in a delay must not hold up teardown.
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = self._runner.addresses[0][:2]
-        self.url = f"http://{host}:{port}"
+        self._runner, self.url = await serve_loopback(self._handle)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

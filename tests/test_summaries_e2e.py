@@ -21,6 +21,7 @@ from aiohttp import web
 from e2e_settings import TOKEN, digest_settings
 from fake_discord import FakeDiscord, FakeGuild, FakeUser, Perm
 from fake_openai import Answer, FakeOpenAI
+from http_fixture_server import serve_loopback
 from test_digest_e2e import DAY, DAY_END, Clock, World, bot_running, complete_day
 
 from bot.ingest import IngestReport
@@ -98,12 +99,8 @@ class Model(FakeOpenAI):
 
     async def start_on(self, port: int) -> None:
         """Listen on `port` (a model that comes back where it was configured)."""
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", port).start()
-        self.url = f"http://127.0.0.1:{port}/v1"
+        self._runner, base = await serve_loopback(self._handle, port)
+        self.url = f"{base}/v1"
 
 
 def free_port() -> int:
