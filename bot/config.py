@@ -270,15 +270,20 @@ def _log_level(value: str | None) -> str | None:
     return value.upper()
 
 
+def _number(value: str) -> float:
+    """`value` as a number; NaN (refused by every caller) when it is not one."""
+    try:
+        return float(value)
+    except ValueError:
+        return math.nan
+
+
 def _positive(
     name: str, value: str | None, default: float, example: str, what: str = "number of seconds"
 ) -> float:
     if value is None:
         return default
-    try:
-        number = float(value)
-    except ValueError:
-        number = math.nan
+    number = _number(value)
     if not math.isfinite(number) or number <= 0:
         raise ConfigError(
             f"{name} must be a positive {what} (such as {example}), not {_show(value)}."
@@ -303,10 +308,7 @@ def _whole(name: str, value: str | None, default: int, low: int, high: int | Non
 def _minutes(name: str, value: str | None, default: float) -> float:
     if value is None:
         return default
-    try:
-        number = float(value)
-    except ValueError:
-        number = math.nan
+    number = _number(value)
     if not math.isfinite(number) or not 0 <= number <= MAX_GRACE_MINUTES:
         raise ConfigError(
             f"{name} must be a number of minutes from 0 to {MAX_GRACE_MINUTES} (such as 10), "
