@@ -3,9 +3,11 @@ working directory and environment (no real .env, no real network)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 
+from bot.cli import main
 from bot.config import ENV_VARS
 
 
@@ -34,3 +36,10 @@ def isolate(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("HTTP_TIMEOUT", "2")
     monkeypatch.setenv("HF_API_BASE", "http://127.0.0.1:9")
     monkeypatch.setenv("ARXIV_API_BASE", "http://127.0.0.1:9")
+
+
+async def run_in_thread(capsys, *args: object) -> Result:
+    """`paperboy ARGS...` from an async test: main() runs in a thread with its own event loop."""
+    code = await asyncio.to_thread(main, [str(arg) for arg in args])
+    captured = capsys.readouterr()
+    return Result(code, captured.out, captured.err)

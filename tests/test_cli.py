@@ -9,7 +9,7 @@ sources pointed at a closed loopback port unless a test starts the fixture serve
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import json
 import os
 import shutil
@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from cli_harness import Result, isolate
+from cli_harness import Result, isolate, run_in_thread
 from http_fixture_server import FixtureServer, Reply
 
 import storage.papers
@@ -70,14 +70,8 @@ def run(capsys):
 
 @pytest.fixture
 def arun(capsys):
-    """Like `run`, from an async test: main() runs in a thread with its own event loop."""
-
-    async def call(*args: object) -> Result:
-        code = await asyncio.to_thread(main, [str(arg) for arg in args])
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
-
-    return call
+    """Like `run`, from an async test."""
+    return functools.partial(run_in_thread, capsys)
 
 
 @pytest.fixture

@@ -6,14 +6,13 @@ the fake answers from the test's loop.
 
 from __future__ import annotations
 
-import asyncio
+import functools
 from datetime import UTC, date, datetime
 
 import pytest
-from cli_harness import Result, isolate
+from cli_harness import isolate, run_in_thread
 from test_summaries_e2e import Model, en_bullets, ko_bullets
 
-from bot.cli import main
 from bot.models import DailyList, Paper
 from bot.sources.digest_md import parse_digest
 from storage.db import open_store
@@ -35,12 +34,8 @@ def isolated(tmp_path, monkeypatch):
 
 @pytest.fixture
 def arun(capsys):
-    async def call(*args: object) -> Result:
-        code = await asyncio.to_thread(main, [str(arg) for arg in args])
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
-
-    return call
+    """`paperboy ARGS...` in-process, from an async test (see cli_harness.run_in_thread)."""
+    return functools.partial(run_in_thread, capsys)
 
 
 @pytest.fixture
