@@ -79,12 +79,12 @@ class DigestJobs:
         poster: DigestPoster,
         clock: Callable[[], datetime],
         *,
-        writing: Callable[[str | None], bool] | None = None,
+        writing: Callable[[str | None, date], bool] | None = None,
         grace: timedelta = timedelta(0),
     ) -> None:
-        """`writing(language)`: whether summaries in that language are still being written;
-        a digest in it then waits, `grace` at most past its time (or past the day's completion,
-        when that came later)."""
+        """`writing(language, day)`: whether summaries of the day in that language are still
+        being written; a digest of it in that language then waits, `grace` at most past its
+        time (or past the day's completion, when that came later)."""
         self.store = store
         self.poster = poster
         self.clock = clock
@@ -216,7 +216,7 @@ class DigestJobs:
     def _waits_for_summaries(
         self, sub: Subscription, latest: tuple[date, datetime] | None, now: datetime
     ) -> bool:
-        if self.writing is None or latest is None or not self.writing(sub.language):
+        if self.writing is None or latest is None or not self.writing(sub.language, latest[0]):
             return False
         since = max(today_slot(now, sub.post_time, sub.timezone), latest[1])
         # Wait only while the next check still comes before the grace ends: the digest goes

@@ -14,13 +14,7 @@ from bot import render
 from bot.app import PaperBot, Services, UserError
 from bot.lookup import fetch_and_store
 from bot.models import InvalidPaperId, Paper, normalize_arxiv_id, parse_day
-from bot.summaries.button import (
-    SummarizeButton,
-    can_summarize,
-    locale_language,
-    stored_summary,
-    summarize_view,
-)
+from bot.summaries.button import SummarizeButton, member_card
 from cogs.views import PAGE_SIZE, ListKind, OpenCard, Page, PageButton, PaperLists, register
 from storage.lists import day_page, list_papers, server_top_page, top_page
 from storage.papers import get_paper, latest_day, recent_days
@@ -183,18 +177,15 @@ class Papers(commands.Cog):
     ) -> None:
         """The card in the member's language (their Discord locale) when a summary in it is
         stored; else as before, with a "Summarize in …" button when a model can write one."""
-        language = locale_language(interaction.locale)
-        view = discord.utils.MISSING
-        if language is not None and stored_summary(paper, language):
-            embed = render.paper_card(paper, language=language)
-        else:
-            embed = render.paper_card(paper)
-            if language is not None and can_summarize(self.services):
-                view = summarize_view(paper, language)
+        embed, view = member_card(self.services, paper, interaction.locale)
         if interaction.response.is_done():
-            await interaction.followup.send(embed=embed, view=view, ephemeral=not public)
+            await interaction.followup.send(
+                embed=embed, view=view or discord.utils.MISSING, ephemeral=not public
+            )
         else:
-            await interaction.response.send_message(embed=embed, view=view, ephemeral=not public)
+            await interaction.response.send_message(
+                embed=embed, view=view or discord.utils.MISSING, ephemeral=not public
+            )
 
     # -- commands -----------------------------------------------------------------------------
 

@@ -38,6 +38,7 @@ from bot import render
 from bot.app import Services
 from bot.components import Guarded
 from bot.models import InvalidPaperId, Paper, normalize_arxiv_id
+from bot.summaries.button import member_card
 from storage.papers import get_paper
 
 log = logging.getLogger(__name__)
@@ -480,4 +481,7 @@ class OpenCard(
                 "That paper is no longer in paperboy's store.", ephemeral=True
             )
             return
-        await interaction.response.send_message(embed=render.paper_card(paper), ephemeral=True)
+        embed, view = member_card(lists.services, paper, interaction.locale)
+        await interaction.response.send_message(
+            embed=embed, view=view or discord.utils.MISSING, ephemeral=True
+        )

@@ -3134,6 +3134,7 @@ class FakeDiscord:
         *,
         label: str | None = None,
         user: Any = None,
+        locale: str = "en-US",
     ) -> FakeInteraction:
         """Click a button of a stored message (by custom_id or label). ``user`` defaults to
         the user whose interaction produced the message; for a message the bot posted itself
@@ -3158,7 +3159,9 @@ class FakeDiscord:
             raise ValueError("link/premium buttons do not create interactions")
         user = self._clicker(stored, user)
         data = {"custom_id": button["custom_id"], "component_type": 2}
-        return await self._create_interaction(3, guild, channel, user, data, message=stored)
+        return await self._create_interaction(
+            3, guild, channel, user, data, message=stored, locale=locale
+        )
 
     async def select(
         self,
@@ -3168,6 +3171,7 @@ class FakeDiscord:
         *,
         placeholder: str | None = None,
         user: Any = None,
+        locale: str = "en-US",
     ) -> FakeInteraction:
         """Choose ``values`` in a select menu (by custom_id or placeholder; the only select
         of the message if neither is given)."""
@@ -3206,7 +3210,9 @@ class FakeDiscord:
         }
         if resolved:
             data["resolved"] = resolved
-        return await self._create_interaction(3, guild, channel, user, data, message=stored)
+        return await self._create_interaction(
+            3, guild, channel, user, data, message=stored, locale=locale
+        )
 
 
 @dataclass

@@ -191,3 +191,51 @@ async def test_no_button_without_a_model_or_with_the_limit_at_zero(
             _, card = await show(world, "2401.00101")
             assert buttons(card) == []
     assert model.calls() == 0
+
+
+async def test_a_click_while_the_service_writes_the_same_summary_costs_no_second_call(
+    tmp_path, server, discord_endpoints, model
+):
+    model.faults = {101: Answer.bullets(ko_bullets(101)).slow(1.0)}
+    guild = guild_with_bob()
+    async with FakeDiscord(guilds=[guild], token=TOKEN) as fake:
+        world = model_world(fake, guild, server, tmp_path, model.url)
+        async with bot_running(world):
+            await fake.wait_for_sync(guild)
+            await world.subscribe("general", "09:00", "UTC", language="ko")
+            await complete_day(world, 1)  # the service is now writing paper 101 in Korean
+            await fake._wait_for(lambda: model.in_flight == 1, 5, "the service's request")
+            interaction, card = await show(world, "2401.00101")
+            click = await fake.click(card, custom_id="sum:2401.00101:ko")
+            assert (await click.response())["type"] == 6
+            edited = await interaction.original(where=lambda m: not m["components"])
+            assert ko_bullets(101)[0] in edited["embeds"][0]["description"]
+            await world.services.summaries.idle()
+    assert model.calls(101, "Korean") == 1
+
+
+async def test_a_card_opened_from_a_list_offers_the_button(
+    tmp_path, server, discord_endpoints, model
+):
+    guild = guild_with_bob()
+    async with FakeDiscord(guilds=[guild], token=TOKEN) as fake:
+        world = model_world(fake, guild, server, tmp_path, model.url)
+        async with bot_running(world):
+            await fake.wait_for_sync(guild)
+            await complete_day(world, 2)
+            listed = await fake.slash(
+                guild, world.channel("general"), world.admin, "paper",
+                subcommand="search", options={"query": "diffusion"}, locale="ko",
+            )  # fmt: skip
+            await listed.response()
+            chosen = await fake.select(await listed.original(), ["2401.00102"], locale="ko")
+            await chosen.response()
+            card = await chosen.original()
+            assert buttons(card) == ["sum:2401.00102:ko"]
+            await store_summary(world, "2401.00101", "ko", ko_bullets(101))
+            chosen = await fake.select(await listed.original(), ["2401.00101"], locale="ko")
+            await chosen.response()
+            stored = await chosen.original()
+    assert buttons(stored) == []  # stored in the member's language: shown, nothing to offer
+    assert ko_bullets(101)[0] in stored["embeds"][0]["description"]
+    assert model.calls() == 0

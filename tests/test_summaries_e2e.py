@@ -419,16 +419,129 @@ async def test_the_hf_provider_stores_english_only(tmp_path):
         assert await service.plan(report) == []  # nothing left to do today
 
 
-async def test_days_not_complete_or_too_old_get_nothing(tmp_path):
+async def test_days_too_old_get_nothing(tmp_path):
     async with store_with_day(tmp_path, 2, "ko") as (store, report):
         service = SummaryService(store, HfProvider(), lambda: report.now)
-        state = report.days[DAY]
-        incomplete = IngestReport(report.now, {DAY: DayState(DAY, 2, 1, DAY_END, None)})
-        old = IngestReport(DAY_END + timedelta(days=3), {DAY: state})
+        old = IngestReport(DAY_END + timedelta(days=3), report.days)
         openai_like = SummaryService(store, AbstractProvider(), lambda: report.now)
-        assert await service.plan(incomplete) == [] and await service.plan(old) == []
+        assert await service.plan(old) == []
         assert await openai_like.plan(report) == []  # abstract: nothing to store
         assert await service.plan(report) == []  # hf and a ko channel: nothing either
+
+
+class GatedProvider(HfProvider):
+    """Hugging Face's provider that answers only once `gate` is open, recording what it was
+    asked, in order (a slow model whose pace the test sets)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+        self.asked: list[str] = []
+
+    async def summarize(self, paper, language, bullets):
+        self.asked.append(paper.id[-3:])
+        await self.gate.wait()
+        return await super().summarize(paper, language, bullets)
+
+
+async def save_listed_day(store, day, numbers) -> None:
+    papers = [
+        Paper(id=f"2401.{n:05d}", title=f"Paper {n}", abstract="A.", upvotes=9,
+              ai_summary=f"Paper {n} in one line.")
+        for n in numbers
+    ]  # fmt: skip
+    async with store.write() as conn:
+        await save_daily_list(conn, DailyList(day, papers), DAY_END)
+
+
+async def test_a_day_still_listed_is_written_ahead_after_the_complete_ones(tmp_path):
+    today = DAY + timedelta(days=1)
+    async with store_with_day(tmp_path, 2, "en") as (store, report):
+        await save_listed_day(store, today, [201, 202])
+        listing = DayState(today, 2, 1, report.now, complete_at=None)
+        provider = GatedProvider()
+        service = SummaryService(store, provider, lambda: report.now, concurrency=1)
+        both = IngestReport(report.now, {today: listing, **report.days})
+        await service.papers_ingested(both)
+        await asyncio.sleep(0)
+        # The digest of the complete day waits only for its own papers, not today's.
+        assert service.writing("en", DAY) and service.writing("en", today)
+        provider.gate.set()
+        await service.idle()
+        assert not service.writing("en", DAY) and not service.writing("en")
+        assert provider.asked == ["101", "102", "201", "202"]  # the complete day first
+        for stored in await papers_on_day(store.reader, today):  # stored before it completes
+            assert [s.source for s in stored.summaries] == ["hf_ai"]
+
+
+async def test_a_complete_day_queued_later_goes_before_the_listed_days_queue(tmp_path):
+    today = DAY + timedelta(days=1)
+    async with store_with_day(tmp_path, 1, "en") as (store, report):
+        await save_listed_day(store, today, [201, 202, 203])
+        provider = GatedProvider()
+        service = SummaryService(store, provider, lambda: report.now, concurrency=1)
+        listing = DayState(today, 3, 1, report.now, complete_at=None)
+        await service.papers_ingested(IngestReport(report.now, {today: listing}))
+        await asyncio.sleep(0.05)  # 201 is being written
+        await service.papers_ingested(report)  # then DAY completes
+        provider.gate.set()
+        await service.idle()
+        assert provider.asked == ["201", "101", "202", "203"]
+
+
+async def test_a_pair_stored_while_queued_costs_no_call(tmp_path):
+    async with store_with_day(tmp_path, 2, "en") as (store, report):
+        provider = GatedProvider()
+        service = SummaryService(store, provider, lambda: report.now, concurrency=1)
+        await service.papers_ingested(report)
+        await asyncio.sleep(0.05)  # 101 is being written, 102 waits
+        async with store.write() as conn:  # e.g. `paperboy summarize`, or another process
+            await save_summary(conn, paper_key("2401.00102"), "en", "hf_ai", ["Kept."], DAY_END)
+        provider.gate.set()
+        await service.idle()
+        assert provider.asked == ["101"]
+        assert service.stats.skipped == 1 and service.stats.stored == 1
+        second = await get_paper(store.reader, "2401.00102")
+        assert [s.bullets for s in second.summaries] == [["Kept."]]
+
+
+async def test_summarize_now_joins_the_write_in_flight(tmp_path):
+    async with store_with_day(tmp_path, 1, "en") as (store, report):
+        provider = GatedProvider()
+        service = SummaryService(store, provider, lambda: report.now)
+        await service.papers_ingested(report)
+        await asyncio.sleep(0.05)
+        (listed,) = await papers_on_day(store.reader, DAY)
+        clicked = asyncio.create_task(service.summarize_now(listed, "en"))
+        await asyncio.sleep(0.05)
+        provider.gate.set()
+        result = await clicked
+        await service.idle()
+        assert provider.asked == ["101"] and result.bullets == ["Paper 101 in one line."]
+
+
+async def test_cards_are_told_while_a_long_run_goes_on_and_when_it_ends(tmp_path):
+    async with store_with_day(tmp_path, 3, "en") as (store, report):
+        provider = GatedProvider()
+        provider.gate.set()
+        service = SummaryService(
+            store, provider, lambda: report.now, concurrency=1, notify_every=0.0
+        )
+        told: list[int] = []
+
+        async def listener() -> None:
+            told.append(service.stats.stored + service.stats.fell_back)
+
+        service.after_batch.append(listener)
+        await service.papers_ingested(report)
+        await service.idle()
+        assert told[-1] == 3 and len(told) >= 2  # during the run, then once at its end
+        slow = SummaryService(store, provider, lambda: report.now)
+        slow.after_batch.append(listener)
+        told.clear()
+        await slow.papers_ingested(IngestReport(report.now + timedelta(days=1), report.days))
+        await slow.idle()
+        assert told == []  # nothing new to write: nobody is told
 
 
 async def test_stop_cancels_a_summary_in_flight(tmp_path, model, http):

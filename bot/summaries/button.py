@@ -4,9 +4,10 @@
 (``locale_language``). When no summary in that language is stored and a model is configured
 (the ``openai`` provider), the card carries a `SummarizeButton`; its custom id holds the paper
 and the language, so it keeps working after a restart. A click is acknowledged at once, then
-the summary is made through ``summarize_and_store`` (the path the ahead-of-the-digest service
-takes), so it is stored and reused by digests, ``export`` and the next /paper show, and the
-card is edited to show it. An answer that cannot be used is explained privately.
+the summary is made by the service that writes them ahead of the digest
+(``SummaryService.summarize_now``: a pair it is writing already is awaited, not asked twice),
+so it is stored and reused by digests, ``export`` and the next /paper show, and the card is
+edited to show it. An answer that cannot be used is explained privately.
 
 Clicks are limited per member per hour (``SUMMARY_REQUESTS_PER_MEMBER_PER_HOUR``), counted in
 memory by the running process (`RequestLimit`): a restart starts the count afresh.
@@ -14,7 +15,6 @@ memory by the running process (`RequestLimit`): a restart starts the count afres
 
 from __future__ import annotations
 
-import asyncio
 import math
 import weakref
 from collections import deque
@@ -28,7 +28,6 @@ from bot.app import UserError
 from bot.components import Guarded
 from bot.models import Paper
 from bot.summaries.prompt import language_name
-from bot.summaries.service import provider_source, summarize_and_store
 from storage.papers import get_paper
 
 if TYPE_CHECKING:
@@ -95,8 +94,6 @@ class RequestLimit:
 
 # One limit per running bot (the button is rebuilt from its custom id for every click).
 _limits: weakref.WeakKeyDictionary[object, RequestLimit] = weakref.WeakKeyDictionary()
-# One request at a time per (paper, language), so two quick clicks cost one call.
-_locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = weakref.WeakValueDictionary()
 
 
 def request_limit(client: object) -> RequestLimit:
@@ -109,6 +106,19 @@ def request_limit(client: object) -> RequestLimit:
 def _minutes(wait: timedelta) -> str:
     minutes = max(1, math.ceil(wait.total_seconds() / 60))
     return f"{minutes} minute{'' if minutes == 1 else 's'}"
+
+
+def member_card(
+    services: Services, paper: Paper, locale: discord.Locale | str | None
+) -> tuple[discord.Embed, discord.ui.View | None]:
+    """A paper's card for a member (/paper show, a list's card menu): in their Discord
+    locale's language when a summary in it is stored; else as without one, with a
+    "Summarize in …" button when a model can write it."""
+    language = locale_language(locale)
+    if language is not None and stored_summary(paper, language):
+        return render.paper_card(paper, language=language), None
+    view = summarize_view(paper, language) if language and can_summarize(services) else None
+    return render.paper_card(paper), view
 
 
 def summarize_view(paper: Paper, language: str) -> discord.ui.View:
@@ -158,32 +168,20 @@ class SummarizeButton(
             return
         # The model can take many seconds: acknowledge within Discord's 3 s first.
         await interaction.response.defer()
-        key = (self.paper_id, self.language)
-        lock = _locks.setdefault(key, asyncio.Lock())
-        async with lock:
-            paper = await get_paper(services.store.reader, self.paper_id)
-            if paper is None:
-                limits.forget(interaction.user.id)
-                raise UserError("This paper is no longer in paperboy's store.")
-            if not stored_summary(paper, self.language):  # else another click just made it
-                result = await summarize_and_store(
-                    services.store,
-                    summaries.provider,
-                    provider_source(summaries.provider) or "",
-                    paper,
-                    self.language,
-                    summaries.bullets,
-                    services.clock,
+        paper = await get_paper(services.store.reader, self.paper_id)
+        if paper is None:
+            limits.forget(interaction.user.id)
+            raise UserError("This paper is no longer in paperboy's store.")
+        if stored_summary(paper, self.language):  # another click (or the digest) made it
+            limits.forget(interaction.user.id)
+        else:  # written by the service, so a pair it is writing already costs no second call
+            result = await summaries.summarize_now(paper, self.language)
+            if result.is_fallback:  # refused, failed, or the model unreachable
+                await interaction.followup.send(
+                    _fallback_text(result.fallback_reason, services), ephemeral=True
                 )
-                summaries.stats.calls += result.calls
-                if result.is_fallback:  # refused, failed, or the model unreachable
-                    await interaction.followup.send(
-                        _fallback_text(result.fallback_reason, services), ephemeral=True
-                    )
-                    return
-                paper = await get_paper(services.store.reader, self.paper_id) or paper
-            else:
-                limits.forget(interaction.user.id)
+                return
+            paper = await get_paper(services.store.reader, self.paper_id) or paper
         embed = render.paper_card(paper, language=self.language)
         await interaction.edit_original_response(embed=embed, view=None)
 

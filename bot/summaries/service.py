@@ -1,15 +1,17 @@
 """Summaries made ahead of the digest: an ingest listener that writes, in the background, the
 bullets that subscribed channels will post, in their languages, and stores them.
 
-After every ingest round, for each day of the round that is complete and less than
-``RECENT`` old, the service plans the (paper, language) pairs some subscribed channel will
-post (its ``top`` / ``min_votes``, its ``language``; a channel taking any language needs
-nothing), once whatever the number of channels; drops the pairs stored for the current source
-(``storage.summaries.model_source``) or attempted by it today (UTC); and runs the rest in a
-task of its own, at most ``concurrency`` at a time. A summary is stored; a fallback is not,
-only recorded as an attempt, so it is not asked for again that day. The digest's refresh after
-each round re-renders the posted cards from the store, so a summary that arrives after its
-digest was posted is edited into the cards at the next round.
+After every ingest round, for each day of the round less than ``RECENT`` old, complete or
+still being listed, the service plans the (paper, language) pairs some subscribed channel will
+post (its ``top`` / ``min_votes`` over the list as it stands, its ``language``; a channel
+taking any language needs nothing), once whatever the number of channels; drops the pairs
+stored for the current source (``storage.summaries.model_source``) or attempted by it today
+(UTC); and queues the rest, complete days first, for ``concurrency`` workers. Writing while a
+day is still listed is what gives a slow model the hours before the post instead of the
+minutes of the grace. A summary is stored; a fallback is not, only recorded as an attempt, so
+it is not asked for again that day. The listeners of ``after_batch`` (the digest, which edits
+its posted cards) are told every ``NOTIFY_EVERY`` seconds while summaries are written, and
+when the work ends.
 
 "Could not connect to the model" is not an answer about the paper: it is not recorded, and
 the rest of the run is left for the next round (the model is down; asking every paper now
@@ -20,15 +22,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.digest import DigestOptions, select_papers
 from bot.models import Paper
-from storage.papers import paper_key, papers_on_day
+from storage.papers import get_paper, paper_key, papers_on_day
 from storage.subscriptions import Subscription, all_subscriptions
 from storage.summaries import (
     HF_SOURCE,
@@ -50,6 +54,7 @@ log = logging.getLogger(__name__)
 
 RECENT = timedelta(days=3)  # complete days younger than this get summaries
 UNREACHABLE = "could not connect to the model"  # OpenAIProvider's reason; not recorded
+NOTIFY_EVERY = 30.0  # seconds: how often posted cards are told of new summaries during a run
 
 
 def provider_source(provider: SummaryProvider) -> str | None:
@@ -61,7 +66,9 @@ def provider_source(provider: SummaryProvider) -> str | None:
     if name == "openai":
         from bot.summaries.prompt import PROMPT_VERSION
 
-        return model_source(getattr(provider, "model", "") or "model", PROMPT_VERSION)
+        model = getattr(provider, "model", "") or "model"
+        # "+fulltext" with SUMMARY_SOURCE=fulltext: another input, so another stored source.
+        return model_source(model + getattr(provider, "source_suffix", ""), PROMPT_VERSION)
     return None
 
 
@@ -165,10 +172,29 @@ class RunStats:
     fell_back: int = 0
     unreachable: int = 0
     calls: int = 0
+    skipped: int = 0  # queued pairs found written (or tried) by then, not asked again
+
+
+@dataclass(order=True, slots=True)
+class _Job:
+    order: tuple[int, int]  # (0 for a complete day, 1 for a day still being listed; sequence)
+    paper: Paper = field(compare=False)
+    language: str = field(compare=False)
+    day: date = field(compare=False)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.paper.id, self.language
 
 
 class SummaryService:
-    """The ingest listener that makes the summaries; `stop()` ends its work (the bot's close)."""
+    """The ingest listener that makes the summaries; `stop()` ends its work (the bot's close).
+
+    Work is a priority queue served by ``concurrency`` workers: the pairs of complete days
+    (about to be posted) come before those of days still being listed, whatever order the
+    rounds queued them in. Each (paper, language) is written once at a time, whoever asks for
+    it (a worker or `summarize_now`, the /paper show button), and is looked up in the store
+    again just before the model is asked, so a pair stored meanwhile costs no call."""
 
     def __init__(
         self,
@@ -178,19 +204,26 @@ class SummaryService:
         *,
         bullets: int = 5,
         concurrency: int = 2,
+        notify_every: float = NOTIFY_EVERY,
     ) -> None:
         self.store = store
         self.provider = provider
         self.clock = clock
         self.bullets = bullets
         self.concurrency = max(1, concurrency)
+        self.notify_every = notify_every
         self.source = provider_source(provider)
         self.stats = RunStats()
-        self._queue: list[tuple[Paper, str]] = []
-        self._pending: set[tuple[str, str]] = set()  # queued or being written
-        # Awaited after each batch is written: the digest edits its posted cards then, rather
-        # than at the next ingest round (cogs/digest.py adds itself).
+        self._queue: list[_Job] = []  # a heap; entries whose key left `_pending` are stale
+        self._pending: dict[tuple[str, str], date] = {}  # queued or being written -> day
+        self._inflight: dict[tuple[str, str], asyncio.Future[SummaryResult]] = {}
+        self._sequence = 0
+        # Awaited when written summaries may change posted cards: every `notify_every` seconds
+        # while the work goes on, and once when it ends. The digest edits its cards then
+        # (cogs/digest.py adds itself), rather than at the next ingest round.
         self.after_batch: list[Callable[[], Awaitable[None]]] = []
+        self._changed_since = 0.0  # monotonic time of the first unnotified change, or 0
+        self._notifying: asyncio.Task | None = None
         self._task: asyncio.Task | None = None
 
     # -- the ingest listener ------------------------------------------------------------------
@@ -198,111 +231,189 @@ class SummaryService:
     async def days_to_poll(self, now: datetime) -> set[date]:
         return set()
 
-    def writing(self, language: str | None) -> bool:
-        """Whether summaries in `language` are queued or being written (a digest in that
-        language may wait for them, SUMMARY_GRACE_MINUTES at most)."""
+    def writing(self, language: str | None, day: date | None = None) -> bool:
+        """Whether summaries in `language` (of `day`'s papers, when given) are queued or being
+        written: a digest of that day in that language may wait for them, within its grace."""
         if language is None:
             return False
         wanted = _language_key(language)
-        return any(pending == wanted for _, pending in self._pending)
+        return any(
+            pending == wanted and (day is None or pending_day == day)
+            for (_, pending), pending_day in self._pending.items()
+        )
 
     async def papers_ingested(self, report: IngestReport) -> None:
         """Plan the round's summaries and start writing them (returns before they are done)."""
         if self.source is None:
             return
-        pairs = await self.plan(report)
-        if not pairs:
+        planned = await self.plan(report)
+        if not planned:
             return
-        self._queue += pairs
-        self._pending |= {(paper.id, language) for paper, language in pairs}
+        for group, (paper, language, day) in planned:
+            self._sequence += 1
+            heapq.heappush(self._queue, _Job((group, self._sequence), paper, language, day))
+            self._pending[(paper.id, language)] = day
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._work(), name="paperboy summaries")
 
-    async def plan(self, report: IngestReport) -> list[tuple[Paper, str]]:
-        """The pairs of the report's recent complete days still to write."""
+    async def plan(self, report: IngestReport) -> list[tuple[int, tuple[Paper, str, date]]]:
+        """(group, (paper, language, day)) still to write for the report's recent days: group
+        0 for the complete days, newest first (they are posted next), then group 1 for days
+        still being listed, oldest first (the next to complete). Writing a day's summaries
+        while it is listed is what lets a slow model be ready when the day is posted; a paper
+        that later drops out of a channel's `top` has then cost a call for nothing."""
         if self.source is None:
             return []
         today = utc_day(report.now)
-        days = [
-            day
-            for day, state in report.days.items()
-            if state.complete_at is not None and today - day < RECENT
-        ]
-        if not days:
+        recent = {day: state for day, state in report.days.items() if today - day < RECENT}
+        if not recent:
             return []
         db = self.store.reader
         subs = await all_subscriptions(db)
         if not any(sub.language for sub in subs):
             return []
-        listed = {day: await papers_on_day(db, day) for day in days}
-        pairs = plan_pairs(listed, subs, self.provider.name)
-        todo = (await sort_pairs(db, pairs, self.source, today)).todo
-        return [
-            (paper, language)
-            for paper, language in todo
-            if (paper.id, language) not in self._pending
-        ]
+        complete = [day for day, state in recent.items() if state.complete_at is not None]
+        listing = sorted(day for day in recent if day not in complete)
+        planned: list[tuple[int, tuple[Paper, str, date]]] = []
+        for group, days in ((0, sorted(complete, reverse=True)), (1, listing)):
+            for day in days:
+                papers = await papers_on_day(db, day)
+                pairs = plan_pairs({day: papers}, subs, self.provider.name)
+                todo = (await sort_pairs(db, pairs, self.source, today)).todo
+                planned += [
+                    (group, (paper, language, day))
+                    for paper, language in todo
+                    if (paper.id, language) not in self._pending
+                ]
+        return planned
+
+    # -- one pair, whoever asks -------------------------------------------------------------------
+
+    async def summarize_now(self, paper: Paper, language: str) -> SummaryResult:
+        """Write the summary of `paper` in `language` now (the /paper show button): one being
+        written already is awaited, one queued is taken out of the queue and written."""
+        key = (paper.id, language)
+        if (running := self._inflight.get(key)) is not None:
+            return await asyncio.shield(running)
+        return await self._write(paper, language)
+
+    async def _write(self, paper: Paper, language: str) -> SummaryResult:
+        """Ask the provider and store the outcome, registered as in flight meanwhile."""
+        source = self.source
+        assert source is not None
+        key = (paper.id, language)
+        future: asyncio.Future[SummaryResult] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        try:
+            result = await summarize_and_store(
+                self.store, self.provider, source, paper, language, self.bullets, self.clock
+            )
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: a waiter may not exist
+            raise
+        else:
+            future.set_result(result)
+        finally:
+            del self._inflight[key]
+            self._pending.pop(key, None)
+        self.stats.calls += result.calls
+        if result.fallback_reason == UNREACHABLE:
+            self.stats.unreachable += 1
+        elif result.is_fallback:
+            self.stats.fell_back += 1
+            self._changed()
+        else:
+            self.stats.stored += 1
+            self._changed()
+            log.info("summary of %s in %s stored (%s)", paper.id, language, source)
+        return result
+
+    async def _still_to_write(self, job: _Job) -> bool:
+        """Whether the store still lacks the job's pair (not stored, not tried today)."""
+        source = self.source
+        assert source is not None
+        paper = await get_paper(self.store.reader, job.paper.id)
+        if paper is None:
+            return False
+        today = utc_day(self.clock())
+        found = await sort_pairs(self.store.reader, [(paper, job.language)], source, today)
+        return bool(found.todo)
 
     # -- the work -------------------------------------------------------------------------------
 
     async def idle(self) -> None:
-        """Wait until the queued summaries are written (or given up on)."""
+        """Wait until the queued summaries are written (or given up on) and listeners told."""
         while self._task is not None and not self._task.done():
             await asyncio.shield(self._task)
 
     async def stop(self) -> None:
         """Cancel the work in flight and wait for it (the bot's close, before the store closes)."""
-        task, self._task = self._task, None
+        tasks = (self._task, self._notifying)
+        self._task = self._notifying = None
         self._queue.clear()
         self._pending.clear()
-        if task is not None and not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        for task in tasks:
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     async def _work(self) -> None:
-        while self._queue:
-            batch, self._queue = self._queue, []
-            down = asyncio.Event()
-            limit = asyncio.Semaphore(self.concurrency)
-
-            async def one(paper: Paper, language: str, down=down, limit=limit) -> None:
-                async with limit:
-                    if not down.is_set():
-                        await self._write(paper, language, down)
-
-            try:
-                results = await asyncio.gather(
-                    *(one(paper, language) for paper, language in batch), return_exceptions=True
-                )
-            finally:
-                self._pending -= {(paper.id, language) for paper, language in batch}
+        down = asyncio.Event()
+        try:
+            results = await asyncio.gather(
+                *(self._worker(down) for _ in range(self.concurrency)), return_exceptions=True
+            )
             for result in results:
                 if isinstance(result, Exception):
-                    log.error("writing a summary failed", exc_info=result)
-            for listener in self.after_batch:
-                try:
-                    await listener()
-                except Exception:
-                    log.exception("a listener of the summaries failed")
+                    log.error("writing summaries failed", exc_info=result)
+        finally:
             if down.is_set():
                 self._queue.clear()  # the next round plans them again
-                self._pending.clear()
+                for key in [key for key in self._pending if key not in self._inflight]:
+                    del self._pending[key]
                 log.warning("the summary model cannot be reached; trying again next round")
+        if self._notifying is not None:
+            await self._notifying
+        if self._changed_since:
+            await self._notify()
 
-    async def _write(self, paper: Paper, language: str, down: asyncio.Event) -> None:
-        source = self.source
-        assert source is not None
-        result = await summarize_and_store(
-            self.store, self.provider, source, paper, language, self.bullets, self.clock
-        )
-        self.stats.calls += result.calls
-        if result.fallback_reason == UNREACHABLE:
-            self.stats.unreachable += 1
-            down.set()
-            return
-        if result.is_fallback:
-            self.stats.fell_back += 1
-        else:
-            self.stats.stored += 1
-            log.info("summary of %s in %s stored (%s)", paper.id, language, source)
+    async def _worker(self, down: asyncio.Event) -> None:
+        while self._queue and not down.is_set():
+            job = heapq.heappop(self._queue)
+            key = job.key
+            if key in self._inflight or self._pending.get(key) is None:
+                continue  # taken by summarize_now, or a stale entry
+            try:
+                if not await self._still_to_write(job):
+                    self.stats.skipped += 1
+                    self._pending.pop(key, None)
+                    continue
+                result = await self._write(job.paper, job.language)
+            except Exception:
+                self._pending.pop(key, None)
+                log.exception("writing the summary of %s in %s failed", *key)
+                continue
+            if result.fallback_reason == UNREACHABLE:
+                down.set()
+            elif self._notify_due():  # in a task of its own: the workers go on
+                self._notifying = asyncio.create_task(self._notify(), name="paperboy cards")
+
+    def _notify_due(self) -> bool:
+        waited = time.monotonic() - self._changed_since
+        idle = self._notifying is None or self._notifying.done()
+        return bool(self._changed_since) and waited >= self.notify_every and idle
+
+    def _changed(self) -> None:
+        if not self._changed_since:
+            self._changed_since = time.monotonic()
+
+    async def _notify(self) -> None:
+        """Tell the listeners (the digest edits its posted cards)."""
+        self._changed_since = 0.0
+        for listener in self.after_batch:
+            try:
+                await listener()
+            except Exception:
+                log.exception("a listener of the summaries failed")
