@@ -164,16 +164,17 @@ def hf_item(paper: Paper) -> dict:
     }
 
 
-async def build_store(
-    path: Path,
-    papers: list[Paper],
-    channels: list[tuple[int, int]],
-    languages: list[str],
-    slot: time,
-) -> None:
-    """The day's list (not polled yet) and one subscription per channel, languages in turn."""
+async def build_store(path: Path, papers: list[Paper]) -> None:
+    """The day's list, not polled yet."""
     async with open_store(path) as store, store.write() as conn:
         await save_daily_list(conn, DailyList(DAY, papers), DAY_END - timedelta(hours=2))
+
+
+async def subscribe(
+    store: Any, channels: list[tuple[int, int]], languages: list[str], slot: time
+) -> None:
+    """One subscription per channel, languages in turn."""
+    async with store.write() as conn:
         for n, (guild_id, channel_id) in enumerate(channels):
             await save_subscription(
                 conn,
@@ -215,7 +216,12 @@ class Bench:
         info = self.host.info
         self.channels = [(g["id"], c) for g in info["guilds"] for c in g["channels"]]
         db = self.workdir / "bot.db"
-        await build_store(db, self.papers, self.channels, args.languages, self.extra.pop("slot"))
+        self.slot = self.extra.pop("slot")
+        subscribed = self.extra.pop("subscribed_at_start")
+        await build_store(db, self.papers)
+        if subscribed:  # the start-up round sees the channels: summaries are written from it
+            async with open_store(db) as store:
+                await subscribe(store, self.channels, args.languages, self.slot)
         settings = load_settings(
             {
                 "DISCORD_TOKEN": TOKEN,
@@ -264,6 +270,9 @@ class Bench:
             discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = self.old
             shutil.rmtree(self.workdir, ignore_errors=True)
 
+    async def subscribe(self) -> None:
+        await subscribe(self.services.store, self.channels, self.args.languages, self.slot)
+
     @property
     def summaries(self):
         return self.services.summaries
@@ -279,7 +288,10 @@ class Bench:
 async def fast(args: argparse.Namespace) -> None:
     extra = {"INGEST_INTERVAL_SECONDS": "3600", "POST_CHECK_SECONDS": "3600", "slot": time(9)}
     extra["LLM_TIMEOUT"] = str(max(60.0, args.answer_seconds * 4))
-    async with Bench(args, args.answer_seconds, extra) as b:
+    # The channels subscribe after the start-up round: the completing round is the first to
+    # plan summaries (the worst case; a list seen earlier is written earlier, see part 3).
+    async with Bench(args, args.answer_seconds, {**extra, "subscribed_at_start": False}) as b:
+        await b.subscribe()
         before = len(b.model.completions)
         assert before == 0 and b.summaries.writing(args.languages[0]) is False
         loop = asyncio.get_running_loop()
@@ -373,13 +385,19 @@ async def slow(args: argparse.Namespace) -> None:
         "LLM_TIMEOUT": f"{args.llm_timeout * f:g}",
         "slot": slot,
     }
-    async with Bench(args, args.slow, extra) as b:
+    ahead = args.ahead * 60 * f  # real seconds between the list's first sight and the slot
+    async with Bench(args, args.slow, {**extra, "subscribed_at_start": ahead > 0}) as b:
         fake = b.host.host.fake
         loop = asyncio.get_running_loop()
+        if ahead > 0:  # the start-up round saw the list: the service writes meanwhile
+            await asyncio.sleep(ahead)
+            ahead_stored = await stored_summaries(b.services.store)
+        else:  # the channels subscribe now: nothing was written before the completing round
+            await b.subscribe()
         subs = await all_subscriptions(b.services.store.reader)
         b.clock.set(DAY_END + timedelta(hours=slot.hour, minutes=slot.minute))
         t0 = loop.time()
-        report = await b.services.ingest.run()  # completes the day: summaries start
+        report = await b.services.ingest.run()  # completes the day (or it was already)
         state = report.days[DAY]
         since = max(DAY_END + timedelta(minutes=30), state.complete_at)
         deadline = since + timedelta(minutes=grace_min)
@@ -391,6 +409,12 @@ async def slow(args: argparse.Namespace) -> None:
             f" ({args.llm_timeout:g}); {args.channels} channels at {slot:%H:%M} UTC, the day"
             f" completed at {state.complete_at:%H:%M:%S}"
         )
+        if ahead > 0:
+            print(
+                f"  the list was first seen {args.ahead:g} real-life minutes ({ahead:.0f} s"
+                f" scaled) before the channels' time: {ahead_stored}/{b.pairs()} summaries"
+                " were stored by then"
+            )
         # Wait until every channel's digest is posted.
         limit = loop.time() + args.timeout
         ready_at_post = None  # summaries stored when the first digest message went out
@@ -535,6 +559,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--llm-timeout", type=float, default=120.0, help="part 3: LLM_TIMEOUT before scaling"
+    )
+    parser.add_argument(
+        "--ahead",
+        type=float,
+        default=0.0,
+        help="part 3: real-life minutes between the list's first sight and the channels' time"
+        " (0: the channels subscribe just before, so nothing is written ahead)",
     )
     parser.add_argument("--rate", type=float, default=45.0, help="DISCORD_REQUESTS_PER_SECOND")
     parser.add_argument(
