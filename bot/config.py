@@ -21,6 +21,9 @@ __all__ = ["ENV_VARS", "LOG_LEVELS", "ConfigError", "Settings", "load_settings"]
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 MAX_HTTP_RETRIES = 10
 SUMMARY_PROVIDERS = ("abstract", "hf", "openai")  # bot.summaries.providers.PROVIDERS
+SUMMARY_SOURCES = ("abstract", "fulltext")  # what a model is given about a paper
+MIN_FULLTEXT_TOKENS = 100
+MAX_FULLTEXT_TOKENS = 100_000
 MAX_LLM_CONCURRENCY = 64
 MAX_SUMMARY_BULLETS = 10
 MAX_SUMMARY_REQUESTS_PER_HOUR = 1000
@@ -52,6 +55,8 @@ ENV_VARS = {
     "summary_grace_minutes": "SUMMARY_GRACE_MINUTES",
     "summary_provider": "SUMMARY_PROVIDER",
     "summary_requests_per_member_per_hour": "SUMMARY_REQUESTS_PER_MEMBER_PER_HOUR",
+    "summary_source": "SUMMARY_SOURCE",
+    "summary_fulltext_tokens": "SUMMARY_FULLTEXT_TOKENS",
 }
 
 
@@ -92,6 +97,12 @@ class Settings:
     # "Summarize in …" clicks on /paper show cards per member per hour (kept in memory per
     # process); 0 = the button is not offered.
     summary_requests_per_member_per_hour: int = 5
+    # What the model is given: "abstract" (title, abstract, Hugging Face's summary and keywords)
+    # or "fulltext" (that and the start of the paper's text from Hugging Face's markdown view,
+    # bot.summaries.fulltext), cut to about summary_fulltext_tokens tokens. The tokens are an
+    # estimate without a tokenizer: 4 ASCII characters, or any other character, per token.
+    summary_source: str = "abstract"
+    summary_fulltext_tokens: int = 3000
 
     @property
     def summary_provider_name(self) -> str:
@@ -191,6 +202,11 @@ def _summary_settings(get: Callable[[str], str | None], defaults: Settings) -> d
         raise ConfigError(
             "LLM_MODEL must name the model to use when LLM_BASE_URL is set (such as qwen3:8b)."
         )
+    source = (get("summary_source") or defaults.summary_source).casefold()
+    if source not in SUMMARY_SOURCES:
+        raise ConfigError(
+            f"SUMMARY_SOURCE must be one of {', '.join(SUMMARY_SOURCES)}, not {_show(source)}."
+        )
     return {
         "llm_base_url": base_url.rstrip("/") if base_url else None,
         "llm_api_key": get("llm_api_key"),
@@ -227,6 +243,14 @@ def _summary_settings(get: Callable[[str], str | None], defaults: Settings) -> d
             defaults.summary_requests_per_member_per_hour,
             0,
             MAX_SUMMARY_REQUESTS_PER_HOUR,
+        ),
+        "summary_source": source,
+        "summary_fulltext_tokens": _whole(
+            "SUMMARY_FULLTEXT_TOKENS",
+            get("summary_fulltext_tokens"),
+            defaults.summary_fulltext_tokens,
+            MIN_FULLTEXT_TOKENS,
+            MAX_FULLTEXT_TOKENS,
         ),
     }
 

@@ -284,3 +284,35 @@ def test_ci_runs_exactly_the_readme_test_command():
     assert "set -euo pipefail" in text
     assert "ruff check ." in text
     assert os.access(script, os.X_OK)
+
+
+def test_the_summary_source_and_its_token_budget():
+    defaults = load_settings(environ={}, env_file=None)
+    assert defaults.summary_source == "abstract"
+    assert defaults.summary_fulltext_tokens == 3000
+    settings = load_settings(
+        environ={"SUMMARY_SOURCE": " FullText ", "SUMMARY_FULLTEXT_TOKENS": "1500"},
+        env_file=None,
+    )
+    assert settings == Settings(summary_source="fulltext", summary_fulltext_tokens=1500)
+    assert load_settings(environ={"SUMMARY_SOURCE": "abstract"}, env_file=None) == Settings()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("SUMMARY_SOURCE", "pdf", "abstract, fulltext"),
+        ("SUMMARY_SOURCE", "full text", "abstract, fulltext"),
+        ("SUMMARY_FULLTEXT_TOKENS", "0", "whole number from 100 to 100000"),
+        ("SUMMARY_FULLTEXT_TOKENS", "99", "whole number from 100 to 100000"),
+        ("SUMMARY_FULLTEXT_TOKENS", "100001", "whole number from 100 to 100000"),
+        ("SUMMARY_FULLTEXT_TOKENS", "3k", "whole number from 100 to 100000"),
+        ("SUMMARY_FULLTEXT_TOKENS", "-5", "whole number from 100 to 100000"),
+    ],
+)
+def test_invalid_summary_source_values_name_the_variable(name, value, expected):
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ={name: value}, env_file=None)
+    message = str(caught.value)
+    assert message.startswith(name) and expected in message
+    assert "\n" not in message and message.endswith(".")

@@ -15,6 +15,7 @@ warning; the rest of the day is kept.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from datetime import date, datetime
 from typing import Any
@@ -39,6 +40,8 @@ DEFAULT_BASE_URL = "https://huggingface.co"  # the settings' HF_API_BASE overrid
 SOURCE = "Hugging Face"
 PAGE_SIZE = 100  # the API's largest `limit`
 MAX_PAGES = 10  # 1,000 papers; no real day comes close, a misbehaving server stops here
+MARKDOWN_MAX_BYTES = 2_000_000  # of a paper's markdown view read at most; the rest is not read
+MARKDOWN_TYPES = ("text/markdown", "text/x-markdown", "text/plain")
 
 
 class BadRequest(SourceError):
@@ -140,6 +143,63 @@ class HuggingFaceClient:
             raise SourceError(
                 f"Hugging Face sent an unusable record for {clean_id}: {exc}"
             ) from exc
+
+    async def paper_markdown(
+        self,
+        paper_id: str,
+        *,
+        max_bytes: int = MARKDOWN_MAX_BYTES,
+        deadline: float | None = None,
+    ) -> str:
+        """Hugging Face's markdown view of a paper, `/papers/{id}.md` (the paper's text, from
+        arXiv's HTML version when there is one, else Hugging Face's page), at most `max_bytes`
+        of it, as sent: untrusted text.
+
+        One attempt, no retries, at most `deadline` seconds in all (None: only the client's
+        timeout per read): the caller has the abstract to fall back on. NotFound for a 404 (or an id
+        that is not an arXiv id); SourceError, naming the status or failure only, for anything
+        else that is not markdown: another status, a timeout, a connection error, an HTML page,
+        a JSON body, an empty one.
+        """
+        try:
+            clean_id = normalize_arxiv_id(paper_id)
+        except InvalidPaperId as exc:
+            raise NotFound(str(exc)) from exc
+        url = f"{self._base_url}/papers/{clean_id}.md"
+        what = f"the markdown of paper {clean_id}"
+        try:
+            async with asyncio.timeout(deadline):
+                async with self._http.stream("GET", url) as response:
+                    status = response.status_code
+                    if status == 404:
+                        raise NotFound(f"Hugging Face has no markdown of paper {clean_id}")
+                    if not 200 <= status < 300:
+                        raise SourceError(f"Hugging Face refused {what} (HTTP {status})")
+                    kind = response.headers.get("content-type", "").split(";")[0].strip()
+                    if kind and kind.casefold() not in MARKDOWN_TYPES:
+                        raise SourceError(f"Hugging Face sent {kind[:40]}, not {what}")
+                    body = bytearray()
+                    async for chunk in response.aiter_bytes():
+                        body += chunk
+                        if len(body) >= max_bytes:
+                            break
+                    encoding = response.charset_encoding or "utf-8"
+        except (TimeoutError, httpx.TimeoutException):
+            raise SourceError(f"Hugging Face did not send {what} in time") from None
+        except httpx.HTTPError as exc:
+            raise SourceError(f"could not fetch {what} ({type(exc).__name__})") from None
+        try:
+            text = bytes(body[:max_bytes]).decode(encoding, errors="replace")
+        except LookupError:  # a charset Python does not know
+            text = bytes(body[:max_bytes]).decode("utf-8", errors="replace")
+        head = text.lstrip()[:200].casefold()
+        if not head:
+            raise SourceError(f"Hugging Face sent an empty body for {what}")
+        if head.startswith(("<!doctype", "<html", "<?xml")) or "<head" in head[:100]:
+            raise SourceError(f"Hugging Face sent an HTML page, not {what}")
+        if head.startswith(("{", "[")) and _is_json(text):
+            raise SourceError(f"Hugging Face sent JSON, not {what}")
+        return text
 
     async def _get_json(
         self,
@@ -302,6 +362,14 @@ def _error_text(response: httpx.Response) -> str:
         return ""
     error = body.get("error") if isinstance(body, dict) else None
     return collapse_whitespace(error)[:200] if isinstance(error, str) else ""
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _describe(value: object) -> str:

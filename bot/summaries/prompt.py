@@ -1,7 +1,8 @@
 """What a model is asked for a paper's bullets, and how its answer is read. Pure functions.
 
 The request is grounded: it carries the paper's own text (title, abstract, Hugging Face's AI
-summary and keywords when known), marked as untrusted data, and asks for bullets from that text
+summary and keywords when known, and with ``SUMMARY_SOURCE=fulltext`` the start of the paper's
+text, ``bot.summaries.fulltext``), marked as untrusted data, and asks for bullets from that text
 only. The answer is a JSON object ``{"bullets": ["…", …]}``; ``parse_answer`` also reads one in a
 code fence, after a ``<think>…</think>`` block (reasoning models), and as a last resort plain
 ``- `` lines.
@@ -72,8 +73,14 @@ def language_name(language: str) -> str:
     return LANGUAGE_NAMES.get(code) or LANGUAGE_NAMES.get(code.split("-")[0]) or language
 
 
-def source_text(paper: Paper) -> str:
-    """Everything the model is given about the paper, one block: what its bullets may use."""
+_PAPER_TAG = re.compile(r"</?\s*paper\b[^>]*>", re.IGNORECASE)
+
+
+def source_text(paper: Paper, fulltext: str | None = None) -> str:
+    """Everything the model is given about the paper, one block: what its bullets may use.
+
+    `fulltext`, the start of the paper's text (``bot.summaries.fulltext``), comes last, its
+    paragraphs kept, without anything that would close the ``<paper>`` block early."""
     parts = [f"Title: {collapse_whitespace(paper.title)}"]
     if paper.abstract.strip():
         parts.append(f"Abstract: {collapse_whitespace(paper.abstract)}")
@@ -82,11 +89,16 @@ def source_text(paper: Paper) -> str:
     keywords = [collapse_whitespace(k) for k in paper.ai_keywords if k.strip()]
     if keywords:
         parts.append(f"Keywords: {', '.join(keywords)}")
+    if fulltext and (text := _PAPER_TAG.sub(" ", fulltext).strip()):
+        parts.append(f"Paper text (start):\n{text}")
     return "\n".join(parts)
 
 
-def build_messages(paper: Paper, language: str, bullets: int) -> list[dict[str, str]]:
-    """The chat messages asking for `bullets` bullets about `paper` in `language`."""
+def build_messages(
+    paper: Paper, language: str, bullets: int, fulltext: str | None = None
+) -> list[dict[str, str]]:
+    """The chat messages asking for `bullets` bullets about `paper` in `language` (with the
+    start of its text, `fulltext`, when given; see ``source_text``)."""
     name = language_name(language)
     example = _TERM_EXAMPLES.get(language.split("-")[0].casefold())
     terms = (
@@ -106,7 +118,7 @@ def build_messages(paper: Paper, language: str, bullets: int) -> list[dict[str, 
         "mentions, no emoji.\n"
         'Answer with a JSON object only: {"bullets": ["...", "..."]}.'
     )
-    user = f"<paper>\n{source_text(paper)}\n</paper>\n\nBullets in {name}: {bullets}."
+    user = f"<paper>\n{source_text(paper, fulltext)}\n</paper>\n\nBullets in {name}: {bullets}."
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 

@@ -11,7 +11,9 @@
   paper falls back to ``hf`` (English) or ``abstract``, labelled with why. Requests in flight are
   limited (``LLM_CONCURRENCY``) and counted against a daily budget (``LLM_MAX_CALLS_PER_DAY``);
   timeouts, 429 (after its ``Retry-After``) and 5xx are retried by the client with backoff
-  (``max_retries``) before a paper falls back.
+  (``max_retries``) before a paper falls back. With ``SUMMARY_SOURCE=fulltext`` the request and
+  the checks also carry the start of the paper's text (``bot.summaries.fulltext``), and the
+  summaries are stored under a source of their own (``source_suffix``).
 
 The API key is handed to the client and nowhere else: it is not kept on the provider, not in a
 repr, a log line, a fallback reason or an exception message of ours (reasons are built from the
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -63,6 +65,10 @@ PROVIDERS = ("abstract", "hf", "openai")
 # asked with the next, and the provider remembers what it accepted.
 RESPONSE_FORMATS = ("json_schema", "json_object", "prompt")
 _ANSWER_ECHO = 4000  # characters of a refused answer sent back with the retry
+FULLTEXT_SUFFIX = "+fulltext"  # the model's name in the stored source of full-text summaries
+
+# The start of a paper's text, or None for the abstract alone (bot.summaries.fulltext.FullText).
+FullTextSource = Callable[[Paper], Awaitable[str | None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +215,7 @@ class OpenAIProvider:
         http: httpx.AsyncClient | None = None,
         fallback_en: SummaryProvider | None = None,
         fallback: SummaryProvider | None = None,
+        fulltext: FullTextSource | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -231,6 +238,10 @@ class OpenAIProvider:
         self._format = 0  # index into RESPONSE_FORMATS: what the server accepts
         self._abstract = fallback or AbstractProvider()
         self._english = fallback_en or HfProvider(self._abstract)
+        self._fulltext = fulltext
+        # Read by bot.summaries.service.provider_source: a summary written from the full text
+        # had another input than one from the abstract, so it is stored under its own source.
+        self.source_suffix = FULLTEXT_SUFFIX if fulltext is not None else ""
 
     def __repr__(self) -> str:
         return f"OpenAIProvider(base_url={self.base_url!r}, model={self.model!r})"
@@ -244,13 +255,17 @@ class OpenAIProvider:
         """Close the client's connections (not those of an `http` client handed in)."""
         if self._owns_http:
             await self._client.close()
+        close = getattr(self._fulltext, "aclose", None)
+        if close is not None:
+            await close()
 
     async def summarize(self, paper: Paper, language: str, bullets: int) -> SummaryResult:
         calls = 0
         if not paper.abstract.strip() and not (paper.ai_summary or "").strip():
             return await self._fall_back(paper, language, bullets, "the paper has no abstract", 0)
-        messages: list[dict[str, str]] = build_messages(paper, language, bullets)
-        source = source_text(paper)
+        extra = await self._fulltext(paper) if self._fulltext is not None else None
+        messages: list[dict[str, str]] = build_messages(paper, language, bullets, extra)
+        source = source_text(paper, extra)  # what the model was given: all the checks may use
         problems = ""
         for attempt in (1, 2):
             try:
@@ -392,6 +407,11 @@ def make_provider(settings: Settings, http: httpx.AsyncClient | None = None) -> 
     if name == "openai":
         if not settings.llm_base_url or not settings.llm_model:
             raise ValueError("the openai summary provider needs LLM_BASE_URL and LLM_MODEL")
+        fulltext = None
+        if settings.summary_source == "fulltext":
+            from bot.summaries.fulltext import FullText
+
+            fulltext = FullText.from_settings(settings, http)
         return OpenAIProvider(
             base_url=settings.llm_base_url,
             model=settings.llm_model,
@@ -400,5 +420,6 @@ def make_provider(settings: Settings, http: httpx.AsyncClient | None = None) -> 
             concurrency=settings.llm_concurrency,
             budget=DailyBudget(settings.llm_max_calls_per_day),
             http=http,
+            fulltext=fulltext,
         )
     return AbstractProvider()
