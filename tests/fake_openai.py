@@ -17,6 +17,10 @@ anything, ``Answer.broken`` cut-off JSON) or a fault (``Answer.error(status)``,
 timeout when longer than the client's). ``reject_formats`` names the ``response_format`` types
 this server does not support: such a request gets a 400 like a real server's, without using up
 the script, as LM Studio does for ``json_object`` and older servers for ``json_schema``.
+``context_chars`` models a context window: a request whose messages hold more characters than
+that gets the 400 llama.cpp's ``llama-server`` answers for a prompt longer than its context
+(``"type": "exceed_context_size_error"``, with ``n_prompt_tokens`` and ``n_ctx``), whatever its
+``response_format``, also without using up the script.
 
 Every request is recorded (headers, parsed JSON body, raw body, arrival time) in ``requests``;
 ``max_in_flight`` is the most requests the server held at once.
@@ -49,6 +53,8 @@ class Answer:
     message: str = ""
     headers: Mapping[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    finish_reason: str = "stop"
+    error_body: Mapping[str, str] = field(default_factory=dict)  # more of an error: code, param
 
     @classmethod
     def bullets(cls, items: Iterable[str]) -> Answer:
@@ -77,8 +83,23 @@ class Answer:
         return cls('{"bullets": ["The paper proposes a method that')
 
     @classmethod
-    def error(cls, status: int = 500, message: str = "internal error", **headers: str) -> Answer:
-        return cls(None, status, message, headers)
+    def error(
+        cls,
+        status: int = 500,
+        message: str = "internal error",
+        *,
+        code: str | None = None,
+        param: str | None = None,
+        **headers: str,
+    ) -> Answer:
+        """An HTTP error; `code` and `param` go in the error body as OpenAI's API puts them."""
+        body = {key: value for key, value in (("code", code), ("param", param)) if value}
+        return cls(None, status, message, headers, error_body=body)
+
+    @classmethod
+    def cut_off(cls, content: str) -> Answer:
+        """A completion that stopped at the output limit (``finish_reason`` "length")."""
+        return cls(content, finish_reason="length")
 
     @classmethod
     def rate_limited(cls, retry_after: float | str = 1) -> Answer:
@@ -120,8 +141,11 @@ class ChatRequest:
 class FakeOpenAI:
     """The server; ``url`` is the API base including ``/v1`` once entered."""
 
-    def __init__(self, *, reject_formats: Iterable[str] = ()) -> None:
+    def __init__(
+        self, *, reject_formats: Iterable[str] = (), context_chars: int | None = None
+    ) -> None:
         self.reject_formats = set(reject_formats)
+        self.context_chars = context_chars
         self.requests: list[ChatRequest] = []
         self.url = ""
         self.in_flight = 0
@@ -167,6 +191,8 @@ class FakeOpenAI:
             return _error(400, "model and messages are required")
         if recorded.response_format in self.reject_formats:
             return _error(400, f"response_format {recorded.response_format} is not supported")
+        if self.context_chars is not None and len(recorded.text) > self.context_chars:
+            return _context_exceeded(len(recorded.text), self.context_chars)
         answer = self._next()
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
@@ -177,7 +203,7 @@ class FakeOpenAI:
         finally:
             self.in_flight -= 1
         if answer.status != 200:
-            return _error(answer.status, answer.message, answer.headers)
+            return _error(answer.status, answer.message, answer.headers, **answer.error_body)
         completion = {
             "id": f"chatcmpl-{len(self.requests)}",
             "object": "chat.completion",
@@ -187,7 +213,7 @@ class FakeOpenAI:
                 {
                     "index": 0,
                     "message": {"role": "assistant", "content": answer.content},
-                    "finish_reason": "stop",
+                    "finish_reason": answer.finish_reason,
                 }
             ],
             "usage": {"prompt_tokens": 100, "completion_tokens": 50, "total_tokens": 150},
@@ -195,6 +221,24 @@ class FakeOpenAI:
         return web.json_response(completion, headers=dict(answer.headers))
 
 
-def _error(status: int, message: str, headers: Mapping[str, str] | None = None) -> web.Response:
-    body = {"error": {"message": message, "type": "invalid_request_error", "code": status}}
-    return web.json_response(body, status=status, headers=dict(headers or {}))
+def _error(
+    status: int, message: str, headers: Mapping[str, str] | None = None, **more: str
+) -> web.Response:
+    error = {"message": message, "type": "invalid_request_error", "code": status, **more}
+    return web.json_response({"error": error}, status=status, headers=dict(headers or {}))
+
+
+def _context_exceeded(prompt: int, context: int) -> web.Response:
+    """llama-server's answer to a prompt longer than its context (tools/server, b0-0c1e570)."""
+    message = f"request ({prompt} tokens) exceeds the available context size ({context} tokens), "
+    message += "try increasing it"
+    body = {
+        "error": {
+            "code": 400,
+            "message": message,
+            "type": "exceed_context_size_error",
+            "n_prompt_tokens": prompt,
+            "n_ctx": context,
+        }
+    }
+    return web.json_response(body, status=400)

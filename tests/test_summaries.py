@@ -4,8 +4,10 @@ against a real loopback fake OpenAI-compatible server (tests/fake_openai.py). No
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -500,6 +502,44 @@ async def test_a_400_with_the_prompt_alone_falls_back_and_is_not_remembered(fake
     fake.script(Answer.bullets(KO))
     assert (await provider.summarize(make_paper(2), "ko", 5)).bullets == KO
     assert fake.completions[-1].response_format == "json_schema"
+
+
+async def test_a_paper_too_long_for_the_context_fails_at_once_and_says_so(http_client):
+    async with FakeOpenAI(context_chars=2000) as fake:  # answers as llama-server does
+        fake.script(Answer.bullets(KO))
+        provider = provider_for(fake, http_client)
+        long_paper = replace(make_paper(), abstract="word " * 1000)
+        result = await provider.summarize(long_paper, "ko", 5)
+        assert result.fallback_reason == "the paper is too long for the model's context (HTTP 400)"
+        assert result.calls == 1  # no other answer format tried: none would fit either
+        assert provider.response_format == "json_schema"
+        assert (await provider.summarize(make_paper(2), "ko", 5)).bullets == KO
+
+
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        (Answer.error(404, "model 'qwen3:8b' not found, try pulling it first"), "HTTP 404"),
+        (Answer.error(400, "no such model", code="model_not_found"), "HTTP 400"),
+        (Answer.error(400, "The model `x` does not exist.", param="model"), "HTTP 400"),
+    ],
+)
+async def test_a_model_the_server_lacks_is_named(fake, http_client, answer, reason):
+    fake.script(answer)
+    result = await provider_for(fake, http_client).summarize(make_paper(), "ko", 5)
+    assert result.fallback_reason == f"the server has no model named 'test-model' ({reason})"
+    assert len(fake.completions) == 1
+
+
+async def test_an_answer_cut_off_at_the_output_limit_is_asked_again_and_named(fake, http_client):
+    fake.script(Answer.cut_off('{"bullets": ["첫 번째 요약입니다'), Answer.bullets(KO))
+    result = await provider_for(fake, http_client).summarize(make_paper(), "ko", 5)
+    assert result.bullets == KO and result.calls == 2
+    assert "cut off at the model's output limit" in fake.completions[1].text
+    fake.script(Answer.cut_off(json.dumps({"bullets": KO[:2]}, ensure_ascii=False)))
+    result = await provider_for(fake, http_client).summarize(make_paper(3), "ko", 5)
+    assert result.fallback_reason == "the answer failed the checks"
+    assert result.detail == "the answer was cut off at the model's output limit"
 
 
 async def test_no_key_sends_a_placeholder_never_the_environments(fake, monkeypatch, http_client):

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
@@ -189,6 +190,15 @@ class _BudgetUsed(Exception):
         self.used = used
 
 
+class _CutOff(Exception):
+    """An answer that stopped at the output limit (``finish_reason`` "length")."""
+
+    def __init__(self, content: str | None, used: int) -> None:
+        super().__init__("cut off")
+        self.content = content
+        self.used = used
+
+
 class _Failed(Exception):
     """A request that failed after the client's own retries; the message is ours, key-free."""
 
@@ -275,9 +285,15 @@ class OpenAIProvider:
                 return await self._fall_back(paper, language, bullets, reason, calls + exc.used)
             except _Failed as exc:
                 return await self._fall_back(paper, language, bullets, str(exc), calls + exc.used)
+            except _CutOff as exc:
+                content, used, cut = exc.content, exc.used, True
+            else:
+                cut = False
             calls += used
-            found = parse_answer(content)
-            if found is None:
+            found = None if cut else parse_answer(content)
+            if cut:
+                problems = "the answer was cut off at the model's output limit"
+            elif found is None:
                 problems = "the answer holds no bullets (not JSON)"
             else:
                 checked = check_bullets(found, language, source, bullets)
@@ -343,9 +359,11 @@ class OpenAIProvider:
         """One answer's content and the requests it took. Raises _BudgetUsed or _Failed.
 
         A 400/422 is taken as the server refusing the answer format: the request is sent again
-        with the next one (``RESPONSE_FORMATS``). The format is remembered only once a request
-        with it succeeds, so a 400 for another reason (a paper too long for the context) that
-        every format gets does not change what later papers are asked with."""
+        with the next one (``RESPONSE_FORMATS``), unless its error says the prompt does not
+        fit the context or the model is unknown (``_refusal``): no format would help then. The
+        format is remembered only once a request with it succeeds, so a 400 for another reason
+        that every format gets does not change what later papers are asked with. An answer
+        stopped at the output limit raises _CutOff."""
         import openai
 
         used = 0
@@ -362,6 +380,8 @@ class OpenAIProvider:
                         **_format_options(RESPONSE_FORMATS[fmt]),
                     )
                 except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
+                    if (why := _refusal(exc, self.model)) is not None:
+                        raise _Failed(why, used) from None  # no other format would help
                     if fmt + 1 < len(RESPONSE_FORMATS):
                         log.info(
                             "%s refused response_format %s (HTTP %d); trying %s",
@@ -378,6 +398,9 @@ class OpenAIProvider:
                     raise _Failed("the model did not answer in time", used) from None
                 except openai.RateLimitError:
                     raise _Failed("the model is rate limited (HTTP 429)", used) from None
+                except openai.NotFoundError:
+                    reason = f"the server has no model named {self.model!r} (HTTP 404)"
+                    raise _Failed(reason, used) from None
                 except openai.APIStatusError as exc:
                     raise _Failed(f"the model answered HTTP {exc.status_code}", used) from None
                 except openai.APIConnectionError:
@@ -387,7 +410,26 @@ class OpenAIProvider:
                 self._format = max(self._format, fmt)
                 choices = getattr(response, "choices", None) or []
                 content = choices[0].message.content if choices else None
+                if choices and choices[0].finish_reason == "length":
+                    raise _CutOff(content, used)
                 return content, used
+
+
+# What servers say when a prompt does not fit the context (llama-server's
+# "exceed_context_size_error", OpenAI's and vLLM's "context_length_exceeded" / "maximum
+# context length"): read only to tell this 400 from a refused answer format.
+_TOO_LONG = re.compile(r"context.(length|size|window)|maximum context|exceeds? the .{0,20}context")
+
+
+def _refusal(exc: Any, model: str) -> str | None:
+    """Why a 400/422 is not about the answer format, when its error says so (our words, never
+    the server's text): a prompt too long for the context, or a model the server lacks."""
+    kind = f"{exc.type or ''} {exc.code or ''}"
+    if _TOO_LONG.search(kind) or _TOO_LONG.search(str(exc.message or "")):
+        return f"the paper is too long for the model's context (HTTP {exc.status_code})"
+    if exc.param == "model" or "model_not_found" in kind:
+        return f"the server has no model named {model!r} (HTTP {exc.status_code})"
+    return None
 
 
 def _format_options(fmt: str) -> dict[str, Any]:
