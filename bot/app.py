@@ -21,11 +21,13 @@ from discord.ext import commands
 
 from bot.config import Settings
 from bot.errors import UserError
+from bot.i18n import text
 from bot.ingest import Ingest
 from bot.lookup import Sources, http_client
 from bot.models import InvalidPaperId
 from bot.options import OptionRefused, check_options
 from bot.sources import NotFound, SourceError
+from bot.translator import PaperTranslator
 from storage.db import Store, is_busy, is_full, open_store
 from storage.search import QueryHasNoWords
 from storage.state import get_state, set_state
@@ -72,33 +74,36 @@ class Services:
     summaries: SummaryService | None = None  # None: the abstract provider, nothing to write
 
 
-def user_message(error: Exception, where: str) -> str:
-    """What to tell a member about `error`; logs what is not their mistake.
+def user_message(error: Exception, where: str, language: object = None) -> str:
+    """What to tell a member about `error`, in `language` (a Discord locale, a code; None:
+    English); logs what is not their mistake.
 
     The one mapping from exceptions to replies, used by the command tree and by views.
     """
     cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
-    if isinstance(cause, UserError | InvalidPaperId | QueryHasNoWords | NotFound):
+    if isinstance(cause, UserError):
+        return cause.localized(language)
+    if isinstance(cause, InvalidPaperId | QueryHasNoWords | NotFound):
         return str(cause)
     if isinstance(cause, SourceError):
         log.warning("source error in %s: %s", where, cause)
-        return f"Could not reach the paper sources right now: {cause}"
+        return text(language, "errors.sources", cause=cause)
     if isinstance(cause, app_commands.CheckFailure):
-        return str(cause) or "You cannot use this command here."
+        return str(cause) or text(language, "errors.not_here")
     if is_busy(cause):  # another process held the write lock past the busy timeout
         log.warning("the database was busy in %s: %s", where, cause)
-        return "paperboy's database is busy right now, so nothing was saved; try again."
+        return text(language, "errors.busy")
     if is_full(cause):
         log.error("the database is full (disk space?) in %s: %s", where, cause)
-        return "paperboy can't save anything right now (its disk is full); nothing changed."
+        return text(language, "errors.full")
     if isinstance(cause, app_commands.TransformerError):
         value = cause.value
         if isinstance(value, app_commands.AppCommandChannel | app_commands.AppCommandThread):
             # discord.py resolves only channels of this server that the bot can see
-            return f"I can't use #{value.name} here: pick a channel of this server that I can see."
-        return f"{value!r} is not a valid value for this option."
+            return text(language, "errors.channel", name=value.name)
+        return text(language, "errors.bad_value", value=repr(value))
     log.error("%s failed", where, exc_info=cause)
-    return "Something went wrong on our side; it has been logged."
+    return text(language, "errors.generic")
 
 
 class OptionCheckedTree(app_commands.CommandTree):
@@ -176,6 +181,8 @@ class PaperBot(commands.Bot):
         services = self.services
         services.ingest.schedule(services.scheduler, every=services.settings.ingest_interval)
         services.scheduler.start()
+        # Before the sync: the payload carries the Korean descriptions (bot/translator.py).
+        await self.tree.set_translator(PaperTranslator())
         await self.sync_commands()
         # What exists now (modules, commands, caches) lives as long as the bot: keep it out of
         # the garbage collector's full passes, which otherwise stall replies (benchmarks/).
@@ -205,7 +212,7 @@ class PaperBot(commands.Bot):
             synced = await self.tree.sync(guild=guild)
             log.info("synced %d commands to guild %d", len(synced), guild_id)
             return
-        digest = self.commands_hash()
+        digest = await self.commands_hash()
         store = self.services.store
         if await get_state(store.reader, SYNCED_HASH_KEY) == digest:
             log.info("slash commands unchanged since the last sync; not syncing")
@@ -215,9 +222,15 @@ class PaperBot(commands.Bot):
             await set_state(conn, SYNCED_HASH_KEY, digest)
         log.info("synced %d global commands", len(synced))
 
-    def commands_hash(self) -> str:
-        """A hash of the global command tree as it would be sent to Discord."""
-        payload = [command.to_dict(self.tree) for command in self.tree.get_commands()]
+    async def commands_hash(self) -> str:
+        """A hash of the global command tree as it would be sent to Discord (with the
+        translator's localizations: a changed translation is a change to sync)."""
+        translator = self.tree.translator
+        commands = self.tree.get_commands()
+        if translator is None:
+            payload = [command.to_dict(self.tree) for command in commands]
+        else:
+            payload = [await c.get_translated_payload(self.tree, translator) for c in commands]
         # Keyed by application: the same database used by another bot must sync that one too.
         text = json.dumps([self.application_id, payload], sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()

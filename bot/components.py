@@ -3,7 +3,8 @@
 discord.py only logs what a DynamicItem's callback raises, so the member who clicked sees
 "This interaction failed". Every persistent component of paperboy mixes in `Guarded` and puts
 its work in `act`: whatever goes wrong is answered privately through `user_message`, the same
-mapping the slash commands use.
+mapping the slash commands use, in the language of the member's Discord client
+(``interaction.locale``: the reply is theirs alone).
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ class Guarded:
         try:
             await self.act(interaction)
         except Exception as error:
-            await reply_ephemeral(interaction, user_message(error, self.where))
+            message = user_message(error, self.where, interaction.locale)
+            await reply_ephemeral(interaction, message)
 
     async def act(self, interaction: discord.Interaction) -> None:
         raise NotImplementedError

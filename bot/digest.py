@@ -15,15 +15,16 @@ import hashlib
 import json
 import logging
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import aiohttp
+import aiosqlite
 import discord
 
-from bot import render
+from bot import i18n, render
 from bot.components import Guarded
 from bot.errors import UserError
 from bot.models import Paper
@@ -45,6 +46,7 @@ from storage.posts import (
     subscribed_posts_of_day,
 )
 from storage.subscriptions import Subscription, record_failure
+from storage.summaries import CHECKS_FAILED, attempted, utc_day
 from storage.votes import from_iso, to_iso
 
 log = logging.getLogger(__name__)
@@ -124,7 +126,10 @@ def _pack(papers: Sequence[Paper], options: DigestOptions, *, first_rank: int) -
     current: list[str] = []
     size = 0
     for rank, paper in enumerate(papers, first_rank):
-        length = len(render.paper_card(paper, language=options.language, rank=rank))
+        card = render.paper_card(
+            paper, language=options.language, rank=rank, locale=options.language
+        )
+        length = len(card)
         if current and (len(current) == CARDS_PER_MESSAGE or size + length > PACK_BUDGET):
             parts.append(current)
             current, size = [], 0
@@ -181,9 +186,10 @@ def _follow_up(plan: dict, part: int) -> tuple[int, int, int] | None:
     return None
 
 
-def follow_up_text(day: str, count: int) -> str:
-    added = f"+{count} paper{'' if count == 1 else 's'} added"
-    return f"➕ **{added} to Daily Papers — {day}**\n<{HF_DAY_URL.format(day=day)}>"
+def follow_up_text(day: str, count: int, language: str | None = None) -> str:
+    """The first line of a follow-up, in the channel's `language`, and the day's link."""
+    added = i18n.plural(language, "digest.follow_up", count, day=day)
+    return f"{added}\n<{HF_DAY_URL.format(day=day)}>"
 
 
 @dataclass(slots=True)
@@ -214,19 +220,23 @@ def _signature(content: str | None, embeds: Sequence[discord.Embed]) -> tuple:
 
 
 def header_text(plan: dict, *, preview: bool = False) -> str:
-    day = plan["day"]
+    """The digest's first message, in the channel's language (the plan's)."""
+    day, language = plan["day"], plan["language"]
     shown = shown_count(plan)
-    text = f"📰 **Daily Papers — {day}** · {shown} paper{'' if shown == 1 else 's'}"
+    text = i18n.plural(language, "digest.header", shown, day=day)
     if shown < plan["listed"]:
         filters = []
         if plan.get("top"):
-            filters.append(f"top {plan['top']}")
+            filters.append(i18n.text(language, "digest.filter_top", top=plan["top"]))
         if plan.get("min_votes"):
-            filters.append(f"at least {plan['min_votes']} upvotes")
-        text += f" (of {plan['listed']}: {', '.join(filters)})"
+            filters.append(
+                i18n.text(language, "digest.filter_min_votes", min_votes=plan["min_votes"])
+            )
+        joined = i18n.text(language, "digest.filter_separator").join(filters)
+        text += i18n.text(language, "digest.filtered", listed=plan["listed"], filters=joined)
     text += f"\n<{HF_DAY_URL.format(day=day)}>"  # <...>: a link without a preview
     if preview:
-        text = "*Preview — this is how the digest will look in the channel.*\n" + text
+        text = i18n.text(language, "digest.preview") + "\n" + text
     return text
 
 
@@ -237,11 +247,13 @@ def render_part(
     counts: dict[str, tuple[int, int]] | None,
     *,
     preview: bool = False,
+    fallbacks: dict[str, str] | None = None,
 ) -> Rendered:
-    """Message `part` of the digest described by `plan`.
+    """Message `part` of the digest described by `plan`, in the plan's language.
 
     `papers` maps ids to stored papers (one that has gone is left out); `counts` are the
-    server's member votes per paper id, shown on the cards' buttons (None: no buttons).
+    server's member votes per paper id, shown on the cards' buttons (None: no buttons);
+    `fallbacks`, why a card has no summary in the plan's language (``fallback_reasons``).
     """
     if part == 0:
         return Rendered(header_text(plan, preview=preview), [], None)
@@ -261,19 +273,26 @@ def render_part(
     else:
         group_first, pages, count = follow_up
         if part == group_first:
-            content = follow_up_text(plan["day"], count)
+            content = follow_up_text(plan["day"], count, plan["language"])
     if plan["format"] == "compact":
         group = plan["parts"][group_first : group_first + pages]
         embed = render.paper_list_page(
             [paper for _, paper in ranked],
-            title=f"Daily Papers — {plan['day']}",
+            title=i18n.text(plan["language"], "digest.list_title", day=plan["day"]),
             page=part - group_first + 1,
             pages=pages,
             first_rank=first_rank,
             total=sum(len(ids) for ids in group),
+            locale=plan["language"],
         )
         return Rendered(content, [embed], None)
-    embeds = [render.paper_card(p, language=plan["language"], rank=rank) for rank, p in ranked]
+    language, fallbacks = plan["language"], fallbacks or {}
+    embeds = [
+        render.paper_card(
+            p, language=language, rank=rank, locale=language, fallback=fallbacks.get(p.id)
+        )
+        for rank, p in ranked
+    ]
     view = None
     if counts is not None:
         view = vote_view(
@@ -306,7 +325,7 @@ class CardLabel(
     async def act(self, interaction: discord.Interaction) -> None:
         # Disabled, so only a forged client clicks it; it is answered all the same.
         await interaction.response.send_message(
-            "This button names the card; vote with 👍 or 👎 next to it.", ephemeral=True
+            i18n.text(interaction.locale, "votes.card_label"), ephemeral=True
         )
 
 
@@ -339,6 +358,48 @@ class VoteButton(
         await cast_vote(interaction, services.store, services.clock(), self.paper_id, self.way)
 
 
+@dataclass(frozen=True, slots=True)
+class Writer:
+    """Who writes summaries ahead of the digests: their `source` (storage/summaries.py), the
+    provider's `name`, and the UTC `day` whose attempts count (a paper that fell back is asked
+    again the next UTC day: until then its failure stands, after that it is pending again)."""
+
+    source: str
+    provider: str
+    day: date
+
+
+async def fallback_reasons(
+    db: aiosqlite.Connection, papers: Iterable[Paper], language: str | None, writer: Writer | None
+) -> dict[str, str]:
+    """{paper id: why its card has no summary in `language`} (render.FALLBACKS): "checks"
+    when the writer's model answered and failed the checks, "failed" when it failed
+    otherwise, "pending" when it has not tried yet that day (or could not reach the model).
+    Nothing without a `writer` or when it does not write `language` (``hf``: English only):
+    then no one will write one, and the fallback is simply what the card shows.
+
+    One query for all the papers.
+    """
+    if language is None or writer is None:
+        return {}
+    wanted = language.strip().casefold()
+    if writer.provider == "hf" and wanted.split("-")[0] != "en":
+        return {}
+    missing = [p for p in papers if render.summary_in(p, language) is None]
+    if not missing:
+        return {}
+    tried = await attempted(db, [paper_key(p.id) for p in missing], writer.source, writer.day)
+    why = {(pk, lang.casefold()): reason for (pk, lang), reason in tried.items()}
+    reasons: dict[str, str] = {}
+    for paper in missing:
+        reason = why.get((paper_key(paper.id), wanted))
+        if reason is None:
+            reasons[paper.id] = "pending"
+        else:
+            reasons[paper.id] = "checks" if reason == CHECKS_FAILED else "failed"
+    return reasons
+
+
 def card_label(rank: int, paper: Paper) -> str:
     return render.truncate(f"{rank}. {' '.join(paper.title.split())}", LABEL_TITLE_CHARS)
 
@@ -367,10 +428,11 @@ async def cast_vote(
     """Record a member's click and show the new counts on the message's buttons.
 
     The click is acknowledged first: the write may wait for another process's write lock
-    longer than Discord's 3 seconds. The counts are edited in once the vote is stored.
+    longer than Discord's 3 seconds. The counts are edited in once the vote is stored. The
+    member's note is in their own Discord language (it is theirs alone).
     """
     if interaction.guild_id is None or interaction.message is None:
-        raise UserError("Votes count per server; vote on a digest in a server channel.")
+        raise UserError.of("errors.server_only")
     pk = paper_key(paper_id)
     message = interaction.message
     await interaction.response.defer()
@@ -379,7 +441,7 @@ async def cast_vote(
     async with lock:
         async with store.write() as conn:
             if not await conn.execute_fetchall("SELECT 1 FROM papers WHERE pk = ?", (pk,)):
-                raise UserError("This paper is no longer in paperboy's store.")
+                raise UserError.of("errors.paper_gone")
             after = await toggle_vote(
                 conn,
                 interaction.guild_id,
@@ -396,11 +458,8 @@ async def cast_vote(
         await interaction.edit_original_response(view=view)
     title = next((label for pid, label in rows if pid == paper_id), paper_id)
     emoji = "👍" if way == "up" else "👎"
-    note = (
-        f"Your {emoji} on “{title}” is withdrawn."
-        if after == WITHDRAWN
-        else f"Your {emoji} on “{title}” is counted; press it again to withdraw it."
-    )
+    key = "votes.withdrawn" if after == WITHDRAWN else "votes.counted"
+    note = i18n.text(interaction.locale, key, emoji=emoji, title=title)
     await interaction.followup.send(render.defuse_mentions(note), ephemeral=True)
 
 
@@ -520,11 +579,24 @@ class DigestPoster:
         papers = {
             p.id: p for p in await load_papers(self.store.reader, [paper_key(i) for i in ids])
         }
-        counts = None
-        if plan["format"] == "cards" and part > 0 and guild_id is not None and not preview:
-            by_pk = await vote_counts(self.store.reader, guild_id, [paper_key(i) for i in ids])
-            counts = {i: by_pk[paper_key(i)] for i in ids}
-        return render_part(plan, part, papers, counts, preview=preview)
+        counts, fallbacks = None, None
+        if plan["format"] == "cards" and part > 0:
+            fallbacks = await fallback_reasons(
+                self.store.reader, papers.values(), plan["language"], self._writer()
+            )
+            if guild_id is not None and not preview:
+                by_pk = await vote_counts(self.store.reader, guild_id, [paper_key(i) for i in ids])
+                counts = {i: by_pk[paper_key(i)] for i in ids}
+        return render_part(plan, part, papers, counts, preview=preview, fallbacks=fallbacks)
+
+    def _writer(self) -> Writer | None:
+        """Who writes the summaries of digests now, from the bot's services (bot/app.py);
+        None when nothing is written (the ``abstract`` provider)."""
+        services = getattr(self.client, "services", None)
+        summaries = getattr(services, "summaries", None)
+        if services is None or summaries is None or summaries.source is None:
+            return None
+        return Writer(summaries.source, summaries.provider.name, utc_day(services.clock()))
 
     async def post(
         self,

@@ -38,7 +38,10 @@ Design choices, visible to users:
   (ko, written by qwen3:8b)`` (a model's; the newest of the language when there are several),
   ``AI summary (Hugging Face)`` or ``From the abstract``. Every bullet that fits is shown, each
   cut to ``BULLET_LIMIT`` characters; when some don't fit, a last line says ``… +3 more
-  bullets``.
+  bullets``. A fallback (no summary in `language`) can say why (``fallback``): ``From the
+  abstract · no Korean summary yet``, or that the model's summary did not pass the checks.
+- A card's and a list page's own words (field names, labels, footers) are in `locale`, a
+  channel's language (``bot/i18n.py``: ``ko``, else English); a digest passes its language.
 - The paper's picture is the embed **image** (large, below the fields): Daily Papers thumbnails are
   wide, and a thumbnail would squeeze the text column. Embeds can't play video, so a video paper
   gets a ``▶ Video`` link in the Links field, and still shows its picture when it has one.
@@ -59,6 +62,7 @@ from urllib.parse import quote, urlsplit
 
 import discord
 
+from bot import i18n
 from bot.models import Paper, Summary, collapse_whitespace, is_video_url
 from bot.summaries.text import abstract_bullets
 from storage.summaries import model_of_source
@@ -89,6 +93,7 @@ __all__ = [
     "paper_line",
     "paper_list_page",
     "select_options",
+    "summary_in",
     "truncate",
     "votes_text",
 ]
@@ -425,46 +430,81 @@ def listed_day(day: date) -> str:
 
 # --- a paper card ------------------------------------------------------------------------------
 
-_SOURCE_LABELS = {"digest": "digest", "hf_ai": "Hugging Face AI", "abstract": "abstract"}
+_SOURCE_KEYS = {"digest": "card.source_digest", "hf_ai": "card.source_hf_ai",
+                "abstract": "card.source_abstract"}  # fmt: skip
+# Why a card shows a fallback (paper_card's `fallback`): the catalogue key of each reason.
+FALLBACKS = {
+    "pending": "card.fallback_pending",  # a provider will write it, and has not yet
+    "checks": "card.fallback_checks",  # the model's answer did not pass the checks
+    "failed": "card.fallback_failed",  # the provider tried and failed otherwise
+}
 
 
-def _pick_summary(paper: Paper, language: str | None) -> tuple[str, list[str]] | None:
+def _stored(paper: Paper) -> list[Summary]:
+    return [s for s in paper.summaries if any(b.strip() for b in s.bullets)]
+
+
+def summary_in(paper: Paper, language: str) -> Summary | None:
+    """The stored summary a card shows for `language`: of that very language, else of its
+    base language ("ko" for "ko-KR"); None when there is none."""
+    stored = _stored(paper)
+    wanted = language.strip().casefold()
+    return next((s for s in stored if s.language.casefold() == wanted), None) or next(
+        (s for s in stored if s.language.casefold().split("-")[0] == wanted.split("-")[0]),
+        None,
+    )
+
+
+def _pick_summary(
+    paper: Paper, language: str | None, locale: str | None, fallback: str | None
+) -> tuple[str, list[str]] | None:
     """(markdown label, raw bullets), in this order of preference: a stored summary in
     `language` (any stored one when `language` is None), Hugging Face's AI summary, the first
-    sentences of the abstract, a stored summary in another language; None without any."""
-    stored = [s for s in paper.summaries if any(b.strip() for b in s.bullets)]
+    sentences of the abstract, a stored summary in another language; None without any.
+
+    Labels are in `locale`; a fallback's label ends with why (`fallback`, see FALLBACKS)."""
+    stored = _stored(paper)
     chosen: Summary | None = None
     if language:
-        wanted = language.strip().casefold()
-        chosen = next((s for s in stored if s.language.casefold() == wanted), None) or next(
-            (s for s in stored if s.language.casefold().split("-")[0] == wanted.split("-")[0]),
-            None,
-        )
+        chosen = summary_in(paper, language)
     elif stored:
         chosen = stored[0]
+    reason = ""
+    if chosen is None and language and fallback in FALLBACKS:
+        name = _plain(i18n.language_name(language, locale), 40)
+        reason = " · " + i18n.text(locale, FALLBACKS[fallback], language=name)
     if chosen is None and paper.ai_summary and paper.ai_summary.strip():
-        return "AI summary (Hugging Face)", [paper.ai_summary]
+        return i18n.text(locale, "card.hf_summary") + reason, [paper.ai_summary]
     if chosen is None and (picked := abstract_bullets(paper.abstract)):
-        return "From the abstract", picked
-    chosen = chosen or (stored[0] if stored else None)  # another language beats nothing
+        return i18n.text(locale, "card.abstract") + reason, picked
+    if chosen is None and stored:
+        chosen = stored[0]  # another language beats nothing
     if chosen is None:
         return None
     language_label = _plain(chosen.language, 20)
     model = model_of_source(chosen.source)
     if model is not None:  # written by a model (bot/summaries/service.py)
-        return f"Summary ({language_label}, written by {_plain(model, 40)})", chosen.bullets
-    source = _plain(_SOURCE_LABELS.get(chosen.source, chosen.source), 40)
-    return f"Summary ({language_label}, {source})", chosen.bullets
+        label = i18n.text(
+            locale, "card.model_summary", language=language_label, model=_plain(model, 40)
+        )
+        return label + reason, chosen.bullets
+    key = _SOURCE_KEYS.get(chosen.source)
+    source = i18n.text(locale, key) if key else _plain(chosen.source, 40)
+    return i18n.text(
+        locale, "card.stored_summary", language=language_label, source=source
+    ) + reason, (chosen.bullets)
 
 
-def _more_bullets(count: int) -> str:
-    return f"\n… +{count} more bullet{'' if count == 1 else 's'}"
+def _more_bullets(count: int, locale: str | None) -> str:
+    return "\n" + i18n.plural(locale, "card.more_bullets", count)
 
 
-def _summary_block(paper: Paper, language: str | None, budget: int) -> str | None:
+def _summary_block(
+    paper: Paper, language: str | None, budget: int, locale: str | None, fallback: str | None
+) -> str | None:
     """The description, at most `budget` long: a bold source label, then every bullet that fits
     (each at most BULLET_LIMIT), then '… +N more bullets' for those that don't."""
-    picked = _pick_summary(paper, language)
+    picked = _pick_summary(paper, language, locale, fallback)
     if picked is None:
         return None
     label, raw_bullets = picked
@@ -479,29 +519,35 @@ def _summary_block(paper: Paper, language: str | None, budget: int) -> str | Non
     ]
     for index, bullet in enumerate(bullets):
         later = len(bullets) - index - 1
-        room = budget - len(text) - len("\n• ") - (len(_more_bullets(later)) if later else 0)
+        more = len(_more_bullets(later, locale)) if later else 0
+        room = budget - len(text) - len("\n• ") - more
         shown = _fit(bullet, BULLET_LIMIT, _contain_bullet)
         if len(shown) > room and index == 0 and room >= MIN_BULLET:
             shown = _fit(bullet, room, _contain_bullet)  # the first bullet, shortened to fit
         if len(shown) > room or not shown:
             # The previous round kept room for this very line.
-            more = _more_bullets(len(bullets) - index)
-            return text + more if len(text) + len(more) <= budget else text
+            tail = _more_bullets(len(bullets) - index, locale)
+            return text + tail if len(text) + len(tail) <= budget else text
         text += "\n• " + shown
     return text
 
 
-def _authors_text(authors: Sequence[str], limit: int, shown: int) -> str:
+def _authors_text(authors: Sequence[str], limit: int, shown: int, locale: str | None = None) -> str:
     """'A, B, C … +397 more' in at most `limit` characters, naming at most `shown` authors."""
+
+    def more(count: int) -> str:
+        return i18n.text(locale, "card.more_authors", count=count)
+
     text = ""
     for index, raw in enumerate(authors):
         name = _plain(raw, AUTHOR_NAME_CHARS)
         candidate = f"{text}, {name}" if text else name
         rest = len(authors) - index - 1
-        tail = f" … +{rest} more" if rest else ""
+        tail = f" {more(rest)}" if rest else ""
         if index >= shown or len(candidate) + len(tail) > limit:
             # The previous round checked that text plus this very tail fits.
-            return f"{text} … +{len(authors) - index} more" if text else f"… +{len(authors)} more"
+            rest = len(authors) - index
+            return f"{text} {more(rest)}" if text else more(len(authors))
         text = candidate
     return text
 
@@ -513,18 +559,26 @@ def _code_url(repo: str | None) -> str | None:
     return _web_url(repo)
 
 
-def _links_text(paper: Paper, video_url: str | None, limit: int, *, arxiv: bool = False) -> str:
+def _links_text(
+    paper: Paper,
+    video_url: str | None,
+    limit: int,
+    *,
+    arxiv: bool = False,
+    locale: str | None = None,
+) -> str:
     """(arXiv ·) PDF · Hugging Face · ▶ Video · Code ★stars · Project page, as many as fit."""
     links = [_link("arXiv", paper.arxiv_url)] if arxiv else []
     links += [_link("PDF", paper.pdf_url), _link("Hugging Face", paper.hf_url)]
     if video_url:
-        links.append(_link("▶ Video", video_url))
+        links.append(_link(i18n.text(locale, "card.link_video"), video_url))
     if code := _code_url(paper.github_repo):
         stars = f" ★{_count(paper.github_stars)}" if paper.github_stars is not None else ""
-        links.append(_link("Code", code) + stars)
+        links.append(_link(i18n.text(locale, "card.link_code"), code) + stars)
     project = _web_url(paper.project_page)
     if project and project.rstrip("/") not in (paper.hf_url, paper.arxiv_url, paper.pdf_url):
-        links.append(_link("Project page", project))  # not when it only repeats a link above
+        # not when it only repeats a link above
+        links.append(_link(i18n.text(locale, "card.link_project"), project))
     text = ""
     for link in links:
         candidate = f"{text} · {link}" if text else link
@@ -533,23 +587,31 @@ def _links_text(paper: Paper, video_url: str | None, limit: int, *, arxiv: bool 
     return text
 
 
-def _days_text(days: Sequence[date]) -> str:
+def _days_text(days: Sequence[date], locale: str | None = None) -> str:
     unique = sorted(set(days))
     shown = ", ".join(listed_day(day) for day in unique[:MAX_LISTED_DAYS])
     hidden = len(unique) - MAX_LISTED_DAYS
-    return shown + (f" +{hidden} more" if hidden > 0 else "")
+    return shown + (" " + i18n.text(locale, "card.more_days", count=hidden) if hidden > 0 else "")
 
 
 def paper_card(
-    paper: Paper, *, language: str | None = None, rank: int | None = None
+    paper: Paper,
+    *,
+    language: str | None = None,
+    rank: int | None = None,
+    locale: str | None = None,
+    fallback: str | None = None,
 ) -> discord.Embed:
     """One paper as an embed: linked title, summary, votes, listed days, authors, links, picture.
 
     The description holds the summary in `language` when the paper has one (any stored summary
     when `language` is None), else Hugging Face's AI summary, else the first sentences of the
-    abstract, labelled by source. `rank` prefixes the title ("3. "), as in a digest. The title
-    links to arXiv, unless it contains an address: then the Links field starts with arXiv. The
-    result always satisfies every Discord embed limit (``len(embed) <= 6000``).
+    abstract, labelled by source; then the label also says why when `fallback` is one of
+    FALLBACKS (the caller knows whether a summary in `language` is being written). `rank`
+    prefixes the title ("3. "), as in a digest. The title links to arXiv, unless it contains an
+    address: then the Links field starts with arXiv. Field names and labels are in `locale`
+    (None: English). The result always satisfies every Discord embed limit
+    (``len(embed) <= 6000``).
     """
     prefix = f"{rank}. " if rank is not None else ""
     title = prefix + (
@@ -559,25 +621,27 @@ def paper_card(
     embed = discord.Embed(title=title, url=paper.arxiv_url if linked else None, colour=COLOUR)
 
     votes = UNKNOWN if paper.upvotes is None else f"▲ {paper.upvotes}"
-    embed.add_field(name="Upvotes", value=votes)
+    embed.add_field(name=i18n.text(locale, "card.upvotes"), value=votes)
     if paper.days:
-        embed.add_field(name="Listed", value=_days_text(paper.days))
+        embed.add_field(name=i18n.text(locale, "card.listed"), value=_days_text(paper.days, locale))
     elif paper.published_at is not None:
         published = paper.published_at
         if published.tzinfo is None:  # naive times from the sources are UTC, not local time
             published = published.replace(tzinfo=UTC)
-        embed.add_field(name="Published", value=discord.utils.format_dt(published, "D"))
+        name = i18n.text(locale, "card.published")
+        embed.add_field(name=name, value=discord.utils.format_dt(published, "D"))
     if paper.authors:
-        name = "Author" if len(paper.authors) == 1 else f"Authors ({len(paper.authors)})"
-        value = _authors_text(paper.authors, FIELD_VALUE_LIMIT, CARD_AUTHORS)
+        count = len(paper.authors)
+        name = i18n.text(locale, "card.author" if count == 1 else "card.authors", count=count)
+        value = _authors_text(paper.authors, FIELD_VALUE_LIMIT, CARD_AUTHORS, locale)
         embed.add_field(name=name, value=value, inline=False)
 
     image_url, video_url = _web_url(paper.image_url), _web_url(paper.video_url)
     if image_url and is_video_url(image_url):  # a clip stored as the picture: link it instead
         video_url, image_url = video_url or image_url, None
     embed.add_field(
-        name="Links",
-        value=_links_text(paper, video_url, FIELD_VALUE_LIMIT, arxiv=not linked),
+        name=i18n.text(locale, "card.links"),
+        value=_links_text(paper, video_url, FIELD_VALUE_LIMIT, arxiv=not linked, locale=locale),
         inline=False,
     )
     if image_url:
@@ -590,7 +654,7 @@ def paper_card(
 
     # Everything else is bounded above (~2,700 characters at most), so the summary gets the rest.
     budget = min(DESCRIPTION_LIMIT, EMBED_TOTAL_LIMIT - len(embed))
-    embed.description = _summary_block(paper, language, budget)
+    embed.description = _summary_block(paper, language, budget, locale, fallback)
     return embed
 
 
@@ -645,11 +709,13 @@ def paper_list_page(
     pages: int | None,
     first_rank: int,
     total: int | None,
+    locale: str | None = None,
 ) -> discord.Embed:
     """One page of a ranked list: a line per paper (see ``paper_line``), 'Page 2/7 · 134 papers'.
 
-    `title` is plain text (escaped here). Titles are shortened only as much as needed to keep the
-    description within 4096 characters; at most LIST_PAGE_MAX papers (ValueError beyond).
+    `title` is plain text (escaped here); the footer is in `locale` (None: English). Titles are
+    shortened only as much as needed to keep the description within 4096 characters; at most
+    LIST_PAGE_MAX papers (ValueError beyond).
     """
     if len(papers) > LIST_PAGE_MAX:
         raise ValueError(f"{len(papers)} papers on one page; at most {LIST_PAGE_MAX}")
@@ -669,10 +735,13 @@ def paper_list_page(
         ]
         embed.description = "\n".join(lines)
     else:
-        embed.description = "No papers."
-    footer = f"Page {page}/{pages}" if pages else f"Page {page}"  # pages: None when unknown
+        embed.description = i18n.text(locale, "list.empty")
+    if pages:
+        footer = i18n.text(locale, "list.page", page=page, pages=pages)
+    else:  # pages: None when unknown
+        footer = i18n.text(locale, "list.page_unknown", page=page)
     if total is not None:
-        footer += f" · {total} paper{'' if total == 1 else 's'}"
+        footer += " · " + i18n.plural(locale, "list.total", total)
     embed.set_footer(text=footer)
     return embed
 

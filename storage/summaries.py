@@ -22,6 +22,9 @@ from storage.votes import to_iso
 
 MODEL_PREFIX = "model:"
 HF_SOURCE = "hf_ai"  # as bot.sources names Hugging Face's ai_summary
+# The reason recorded when a model's answers failed the checks (bot/summaries/providers.py);
+# cards say so apart from other failures (bot/digest.py).
+CHECKS_FAILED = "the answer failed the checks"
 
 
 def model_source(model: str, prompt_version: int) -> str:
@@ -85,16 +88,17 @@ async def record_attempt(
 
 async def attempted(
     db: aiosqlite.Connection, paper_pks: Iterable[int], source: str, day: date
-) -> set[tuple[int, str]]:
-    """(paper_pk, language) pairs of `paper_pks` that `source` fell back on during UTC `day`."""
+) -> dict[tuple[int, str], str]:
+    """{(paper_pk, language): reason} of `paper_pks` that `source` fell back on during UTC
+    `day` (the latest reason: one attempt is kept per day)."""
     rows = await _select_in(
         db,
-        "SELECT paper_pk, language FROM summary_attempts WHERE source = ? AND day = ?"
+        "SELECT paper_pk, language, reason FROM summary_attempts WHERE source = ? AND day = ?"
         " AND paper_pk IN",
         sorted(set(paper_pks)),
         prefix=(source, day.isoformat()),
     )
-    return {(pk, language) for pk, language in rows}
+    return {(pk, language): reason for pk, language, reason in rows}
 
 
 async def attempts_of(db: aiosqlite.Connection, paper_pk: int) -> list[tuple[str, str, str, str]]:

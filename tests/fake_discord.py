@@ -970,6 +970,7 @@ def validate_commands(payload: Any) -> dict[str, Any]:
             opath = [*path, "options", i]
             check_name(opath, option.get("name"))
             _check_len(errors, [*opath, "description"], option.get("description"), 100, minimum=1)
+            check_localizations(opath, option)
             if option.get("type") in (1, 2):
                 check_options(opath, option.get("options") or [])
                 continue
@@ -982,6 +983,11 @@ def validate_commands(payload: Any) -> dict[str, Any]:
             if len(option.get("choices") or []) > 25:
                 msg = "Must be 25 or fewer in length."
                 _set_error(errors, [*opath, "choices"], "BASE_TYPE_MAX_LENGTH", msg)
+
+    def check_localizations(path: list, item: dict) -> None:
+        # Translated descriptions obey the description's own limit, per locale.
+        for locale, text in (item.get("description_localizations") or {}).items():
+            _check_len(errors, [*path, "description_localizations", locale], text, 100, minimum=1)
 
     def check_name(path: list, name: Any) -> None:
         if (
@@ -999,6 +1005,7 @@ def validate_commands(payload: Any) -> dict[str, Any]:
             check_name([i], command.get("name"))
             desc = command.get("description")
             _check_len(errors, [i, "description"], desc, 100, minimum=1)
+            check_localizations([i], command)
             check_options([i], command.get("options") or [])
         key = (ctype, command.get("name"))
         if key in names:

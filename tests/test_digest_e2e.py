@@ -351,11 +351,11 @@ async def test_filters_language_and_compact_format(world):
     await world.subscribe("berlin", "09:00", "UTC", min_votes=95, format="compact")
     await world.post_at(9.0)
     seoul = world.posted("seoul")
-    assert "3 papers (of 7: top 3)" in seoul[0]["content"]
+    assert "논문 3편 (전체 7편 중 상위 3편)" in seoul[0]["content"]
     cards = _embeds(seoul[1:])
     assert len(cards) == 3
     assert "한국어 요약입니다." in cards[1]["description"]  # the channel's language first
-    assert "AI summary (Hugging Face)" in cards[0]["description"]  # else Hugging Face's
+    assert "AI 요약 (Hugging Face)" in cards[0]["description"]  # else Hugging Face's
     berlin = world.posted("berlin")
     assert "5 papers (of 7: at least 95 upvotes)" in berlin[0]["content"]
     (listing,) = _embeds(berlin[1:])

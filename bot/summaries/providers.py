@@ -41,6 +41,7 @@ from bot.summaries.prompt import (
     strip_thinking,
 )
 from bot.summaries.text import abstract_bullets
+from storage.summaries import CHECKS_FAILED
 
 if TYPE_CHECKING:
     import httpx
@@ -324,7 +325,7 @@ class OpenAIProvider:
                     'every rule, with a JSON object only: {"bullets": [...]}.',
                 },
             ]
-        reason = "the answer failed the checks"
+        reason = CHECKS_FAILED
         return await self._fall_back(paper, language, bullets, reason, calls, problems)
 
     async def _fall_back(
