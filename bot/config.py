@@ -88,7 +88,7 @@ class Settings:
     llm_base_url: str | None = None
     llm_api_key: str | None = None  # secret: never printed, logged or put in a repr
     llm_model: str | None = None  # required with llm_base_url (unless another provider is forced)
-    llm_timeout: float = 60.0  # seconds per request to the model
+    llm_timeout: float = 120.0  # seconds per request: a local 7-8B model on a CPU can need over 60
     llm_concurrency: int = 2  # model requests in flight at most
     llm_max_calls_per_day: int = 1000  # model requests per UTC day at most; 0 = no limit
     summary_bullets: int = 5  # bullets asked for per paper
@@ -211,7 +211,7 @@ def _summary_settings(get: Callable[[str], str | None], defaults: Settings) -> d
         "llm_base_url": base_url.rstrip("/") if base_url else None,
         "llm_api_key": get("llm_api_key"),
         "llm_model": model,
-        "llm_timeout": _positive("LLM_TIMEOUT", get("llm_timeout"), defaults.llm_timeout, "60"),
+        "llm_timeout": _positive("LLM_TIMEOUT", get("llm_timeout"), defaults.llm_timeout, "120"),
         "llm_concurrency": _whole(
             "LLM_CONCURRENCY",
             get("llm_concurrency"),

@@ -33,7 +33,7 @@ def test_defaults_without_environment_or_file():
     assert settings.http_retries == 3
     assert settings.llm_base_url is None and settings.llm_api_key is None
     assert settings.llm_model is None
-    assert settings.llm_timeout == 60.0
+    assert settings.llm_timeout == 120.0
     assert settings.llm_concurrency == 2
     assert settings.llm_max_calls_per_day == 1000
     assert settings.summary_bullets == 5
