@@ -481,7 +481,7 @@ def _pick_summary(
         chosen = stored[0]  # another language beats nothing
     if chosen is None:
         return None
-    language_label = _plain(chosen.language, 20)
+    language_label = _plain(i18n.language_name(chosen.language, locale), 40)
     model = model_of_source(chosen.source)
     if model is not None:  # written by a model (bot/summaries/service.py)
         label = i18n.text(

@@ -95,14 +95,14 @@ async def test_the_fallback_label_says_why_the_summary_is_missing(
             await world.post_at(9.0)
             seoul, general = first_lines(world, "seoul"), first_lines(world, "general")
     assert seoul == [
-        f"**요약 (ko, {MODEL} 작성)**",
+        f"**요약 (한국어, {MODEL} 작성)**",
         "**AI 요약 (Hugging Face) · 모델의 한국어 요약이 검사를 통과하지 못함**",  # wrong language
-        "**AI 요약 (Hugging Face) · 한국어 요약 작성 실패**",  # HTTP 500
+        "**AI 요약 (Hugging Face) · 모델이 한국어 요약을 쓰지 못함**",  # HTTP 500
     ]
     assert general == [  # English bullets pass the checks; the 500 is a 500 in English too
-        f"**Summary (en, written by {MODEL})**",
-        f"**Summary (en, written by {MODEL})**",
-        "**AI summary (Hugging Face) · no English summary: writing it failed**",
+        f"**Summary (English, written by {MODEL})**",
+        f"**Summary (English, written by {MODEL})**",
+        "**AI summary (Hugging Face) · the model could not write the English summary**",
     ]
 
 

@@ -201,7 +201,7 @@ def test_the_fallback_label_says_why_in_the_card_language():
         labels[("ko", "checks")]
         == "**AI 요약 (Hugging Face) · 모델의 한국어 요약이 검사를 통과하지 못함**"
     )
-    assert labels[("ko", "failed")] == "**AI 요약 (Hugging Face) · 한국어 요약 작성 실패**"
+    assert labels[("ko", "failed")] == "**AI 요약 (Hugging Face) · 모델이 한국어 요약을 쓰지 못함**"
     assert labels[("en", None)] == "**AI summary (Hugging Face)**"
     assert labels[("en", "pending")] == "**AI summary (Hugging Face) · no Korean summary yet**"
     abstract = paper_card(make_paper(), language="ko", locale="en", fallback="pending")
@@ -209,7 +209,7 @@ def test_the_fallback_label_says_why_in_the_card_language():
     # A summary in the language is no fallback, whatever the caller says.
     stored = make_paper(summaries=[Summary("ko", "model:qwen3:8b:p1", ["한국어 항목입니다."])])
     card = paper_card(stored, language="ko", locale="ko", fallback="pending")
-    assert card.description.startswith("**요약 (ko, qwen3:8b 작성)**\n• 한국어 항목입니다.")
+    assert card.description.startswith("**요약 (한국어, qwen3:8b 작성)**\n• 한국어 항목입니다.")
     # A language code typed by an admin is data: escaped in the label.
     odd = paper_card(paper, language="x*y_", locale="en", fallback="pending")
     assert odd.description.startswith(r"**AI summary (Hugging Face) · no x\*y\_ summary yet**")

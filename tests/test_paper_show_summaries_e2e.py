@@ -76,7 +76,7 @@ async def test_a_korean_member_sees_the_stored_korean_summary(
             _, korean = await show(world, "2401.00101", locale="ko")
             _, english = await show(world, "2401.00101", locale="en-US", user=guild.bob)
     card = korean["embeds"][0]["description"]
-    assert card.startswith(f"**Summary (ko, written by {MODEL})**")
+    assert card.startswith(f"**요약 (한국어, {MODEL} 작성)**")  # in the member's language
     assert ko_bullets(101)[0] in card
     assert en_bullets(101)[0] in english["embeds"][0]["description"]
     assert buttons(korean) == buttons(english) == []  # stored: nothing to offer
@@ -94,10 +94,10 @@ async def test_the_button_writes_the_summary_once_and_it_is_reused(
             await complete_day(world, 1)
             interaction, card = await show(world, "2401.00101")
             assert card["flags"] & EPHEMERAL
-            assert "Summary (ko" not in card["embeds"][0]["description"]
+            assert "요약 (한국어" not in card["embeds"][0]["description"]
             (button,) = [c for row in card["components"] for c in row["components"]]
             assert button["custom_id"] == "sum:2401.00101:ko"
-            assert button["label"] == "Summarize in Korean"
+            assert button["label"] == "한국어 요약 만들기"
         world.clock.at(1.0)
         async with bot_running(world):  # the button works after a restart
             click = await fake.click(card, custom_id="sum:2401.00101:ko")
@@ -105,7 +105,7 @@ async def test_the_button_writes_the_summary_once_and_it_is_reused(
             assert click.acknowledged_after < 3
             edited = await interaction.original(where=lambda m: not m["components"])
             description = edited["embeds"][0]["description"]
-            assert description.startswith(f"**Summary (ko, written by {MODEL})**")
+            assert description.startswith(f"**요약 (한국어, {MODEL} 작성)**")
             assert ko_bullets(101)[0] in description
             assert model.calls(101, "Korean") == 1
             _, bobs = await show(world, "2401.00101", user=guild.bob)
@@ -167,7 +167,7 @@ async def test_a_failing_answer_is_explained_privately(
     assert "HTTP 500" in reply["content"]
     assert KEY not in reply["content"] and KEY not in caplog.text
     assert buttons(unchanged) == ["sum:2401.00101:ko"]  # the member may try again later
-    assert "Summary (ko" not in unchanged["embeds"][0]["description"]
+    assert "요약 (한국어" not in unchanged["embeds"][0]["description"]
 
 
 async def test_no_button_without_a_model_or_with_the_limit_at_zero(
@@ -239,3 +239,26 @@ async def test_a_card_opened_from_a_list_offers_the_button(
     assert buttons(stored) == []  # stored in the member's language: shown, nothing to offer
     assert ko_bullets(101)[0] in stored["embeds"][0]["description"]
     assert model.calls() == 0
+
+
+async def test_a_click_on_a_summary_that_failed_today_asks_nothing_and_says_when(
+    tmp_path, server, discord_endpoints, model
+):
+    model.faults = {101: Answer.error(500)}
+    guild = guild_with_bob()
+    async with FakeDiscord(guilds=[guild], token=TOKEN) as fake:
+        world = model_world(fake, guild, server, tmp_path, model.url)
+        async with bot_running(world):
+            await fake.wait_for_sync(guild)
+            await world.subscribe("general", "09:00", "UTC", language="ko")
+            await complete_day(world, 1)  # the service tries paper 101 in Korean and fails
+            await world.services.summaries.idle()
+            calls = model.calls()
+            assert calls == 3  # the client's own two retries
+            _, card = await show(world, "2401.00101")
+            click = await fake.click(card, custom_id="sum:2401.00101:ko", locale="ko")
+            (reply,) = await click.wait_for_followups(1, timeout=15)
+    assert model.calls() == calls  # nothing asked again before the next UTC day
+    assert reply["flags"] & EPHEMERAL
+    assert reply["content"].startswith("오늘 이미 모델이 이 요약을 시도했지만")
+    assert "HTTP 500" in reply["content"] and "UTC 자정" in reply["content"]

@@ -283,7 +283,7 @@ def test_korean_and_emoji_text_is_kept_and_cut_on_character_boundaries() -> None
     korean = Summary("ko", "digest", ["한국어 요약 첫 번째 항목입니다 🎉", "두 번째"])
     embed = paper_card(make_paper(title=title, summaries=[korean]))
     assert_within_discord_limits(embed)
-    assert (embed.description or "").startswith("**Summary (ko, digest)**\n• 한국어 요약")
+    assert (embed.description or "").startswith("**Summary (Korean, digest)**\n• 한국어 요약")
     assert embed.title is not None and embed.title.endswith("…")
     body = embed.title[:-1]
     assert not body.endswith(("\u200d", "\ufe0f")) and title.startswith(body)
@@ -405,12 +405,12 @@ HF = Summary("en", "hf_ai", ["Stored HF bullet"])
 @pytest.mark.parametrize(
     ("summaries", "language", "ai_summary", "abstract", "label", "first_bullet"),
     [
-        ([EN, KO], "ko", None, "", "Summary (ko, digest)", "한국어 항목"),
-        ([EN, KO], "KO-kr", None, "", "Summary (ko, digest)", "한국어 항목"),
-        ([EN, KO], "fr", None, "", "Summary (en, digest)", "English bullet"),
-        ([KO, EN], None, None, "", "Summary (ko, digest)", "한국어 항목"),
-        ([HF], "en", "AI text.", "", "Summary (en, Hugging Face AI)", "Stored HF bullet"),
-        ([Summary("ko", "digest", ["  "]), EN], "ko", None, "", "Summary (en, digest)", None),
+        ([EN, KO], "ko", None, "", "Summary (Korean, digest)", "한국어 항목"),
+        ([EN, KO], "KO-kr", None, "", "Summary (Korean, digest)", "한국어 항목"),
+        ([EN, KO], "fr", None, "", "Summary (English, digest)", "English bullet"),
+        ([KO, EN], None, None, "", "Summary (Korean, digest)", "한국어 항목"),
+        ([HF], "en", "AI text.", "", "Summary (English, Hugging Face AI)", "Stored HF bullet"),
+        ([Summary("ko", "digest", ["  "]), EN], "ko", None, "", "Summary (English, digest)", None),
         ([], "ko", "The AI summary.", "Abstract. More.", "AI summary (Hugging Face)", None),
         ([], None, "  ", "First sentence. Second one.", "From the abstract", "First sentence."),
     ],

@@ -127,7 +127,7 @@ async def test_a_digest_card_shows_all_nine_bullets_and_counts_what_does_not_fit
     cards = _embeds(world.posted("general")[1:])
 
     lines = _card(cards, "2401.00101")["description"].split("\n")
-    assert lines[0] == "**Summary (en, digest)**"
+    assert lines[0] == "**Summary (English, digest)**"
     assert [line.split(":")[0] for line in lines[1:]] == [f"• Point {n}" for n in range(9)]
     assert not any("more bullet" in line for line in lines)
 

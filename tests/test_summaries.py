@@ -119,7 +119,8 @@ def test_too_few_or_too_many_bullets_fail(count):
     bullets = [f"{KO[0]} ({'abcdefghijkl'[i]})" for i in range(count)]
     result = check_bullets(bullets, "ko", ABSTRACT, 5)
     assert not result.ok
-    assert f"{count} bullets, expected 3 to 7" in result.reason
+    noun = "bullet" if count == 1 else "bullets"
+    assert f"{count} {noun}, expected 3 to 7" in result.reason
 
 
 def test_short_long_and_repeated_bullets_fail():

@@ -166,9 +166,9 @@ async def test_a_korean_and_an_english_channel_get_their_own_bullets(
             seoul, general = descriptions(world, "seoul"), descriptions(world, "general")
     assert len(seoul) == len(general) == 3
     for n, (ko, en) in enumerate(zip(seoul, general, strict=True), 101):
-        assert ko.startswith(f"**요약 (ko, {MODEL} 작성)**")
+        assert ko.startswith(f"**요약 (한국어, {MODEL} 작성)**")
         assert ko_bullets(n)[0] in ko and "Paper number" not in ko
-        assert en.startswith(f"**Summary (en, written by {MODEL})**")
+        assert en.startswith(f"**Summary (English, written by {MODEL})**")
         assert en_bullets(n)[0] in en
     assert model.calls() == 6  # 3 papers x 2 languages
     assert model.calls(language="Korean") == model.calls(language="English") == 3
@@ -224,7 +224,7 @@ async def test_a_failing_answer_gets_the_fallback_and_is_not_asked_again_that_da
             assert (model.calls(101), model.calls(102), model.calls(103)) == (1, 3, 2)
             await world.post_at(9.0)
             first, second, third = descriptions(world, "seoul")
-            assert first.startswith(f"**요약 (ko, {MODEL} 작성)**")
+            assert first.startswith(f"**요약 (한국어, {MODEL} 작성)**")
             for card in (second, third):  # Hugging Face's line, labelled as such
                 assert card.startswith("**AI 요약 (Hugging Face) · ")
                 assert f"{MODEL} 작성" not in card
@@ -271,7 +271,7 @@ async def test_a_model_down_at_post_time_is_edited_in_when_it_is_back(
                 edited = [fake.message(m["id"]) for m in cards]
                 assert all(m["edited_timestamp"] for m in edited)
                 texts = [e["description"] for m in edited for e in m["embeds"]]
-                assert [t.split("\n")[0] for t in texts] == [f"**요약 (ko, {MODEL} 작성)**"] * 2
+                assert [t.split("\n")[0] for t in texts] == [f"**요약 (한국어, {MODEL} 작성)**"] * 2
                 assert ko_bullets(101)[0] in texts[0] and ko_bullets(102)[0] in texts[1]
                 assert model.calls() == 2
             finally:
@@ -359,7 +359,7 @@ async def test_the_newest_summary_of_a_language_is_shown(tmp_path):
         stored = await get_paper(store.reader, imported.id)
         assert [s.source for s in stored.summaries] == [SOURCE, "digest"]
         card = paper_card(stored, language="ko")
-        assert card.description.startswith(f"**Summary (ko, written by {MODEL})**")
+        assert card.description.startswith(f"**Summary (Korean, written by {MODEL})**")
         assert "모델의 요약입니다." in card.description
         tried = await attempts_of(store.reader, paper_key(imported.id))
         assert [(lang, reason) for lang, _, _, reason in tried] == [
@@ -594,7 +594,7 @@ async def test_a_digest_waits_for_summaries_being_written_within_the_grace(
             await settle(world)
             await world.post_at(9.0 + 1 / 60)
             cards = descriptions(world, "seoul")
-    assert len(cards) == 2 and all(c.startswith("**요약 (ko, ") for c in cards)
+    assert len(cards) == 2 and all(c.startswith("**요약 (한국어, ") for c in cards)
 
 
 async def test_past_the_grace_the_digest_goes_out_with_what_is_ready(
@@ -613,7 +613,7 @@ async def test_past_the_grace_the_digest_goes_out_with_what_is_ready(
             # rather than one check after the grace.
             await world.post_at(9.0 + 4.5 / 60)
             first, _ = descriptions(world, "seoul")
-            assert not first.startswith("**요약 (ko, ")  # still being written
+            assert not first.startswith("**요약 (한국어, ")  # still being written
             await settle(world)  # ... and edited in once it is written, not a round later
             edited = world.fake.message(world.posted("seoul")[1]["id"])
-    assert edited["embeds"][0]["description"].startswith(f"**요약 (ko, {MODEL} 작성)**")
+    assert edited["embeds"][0]["description"].startswith(f"**요약 (한국어, {MODEL} 작성)**")

@@ -246,6 +246,33 @@ async def test_three_languages_make_one_fetch(server, client, fake):
     assert len(server.requests_to(MD_PATH)) == 1
 
 
+@pytest.mark.parametrize("failure", [Reply.error(503), Reply.timeout(5)], ids=["503", "timeout"])
+async def test_a_passing_failure_is_tried_again_and_a_missing_page_is_not(server, client, failure):
+    markdown_route(server, failure, Reply.text(MARKDOWN, content_type="text/markdown"))
+    fulltext = FullText(client, server.url, 120, timeout=0.5)
+    assert await fulltext(make_paper()) is None  # the abstract alone this time
+    assert "4,096 GPUs" in (await fulltext(make_paper()) or "")  # asked again: it is back
+    assert fulltext.fetches == 2
+    missing = make_paper(id="2401.00002")  # no route: 404, as for a paper Hugging Face lacks
+    assert await fulltext(missing) is None and await fulltext(missing) is None
+    assert fulltext.fetches == 3
+
+
+async def test_a_page_that_is_not_markdown_is_remembered(server, client):
+    markdown_route(server, Reply.text("<!DOCTYPE html><html>Sign in</html>", 200, "text/html"))
+    fulltext = FullText(client, server.url, 120, timeout=0.5)
+    assert await fulltext(make_paper()) is None and await fulltext(make_paper()) is None
+    assert fulltext.fetches == 1
+
+
+async def test_only_the_start_of_a_long_page_is_read(server, client):
+    pictures = "![figure](https://example.org/figure.png)\n\n" * 3000  # about 130 KB
+    late = "A sentence that comes after more than 96 KB of pictures."
+    markdown_route(server, Reply.text(pictures + late, content_type="text/markdown"))
+    fulltext = FullText(client, server.url, 3000, timeout=2.0)  # reads 96 KB (32 a token)
+    assert await fulltext(make_paper()) is None  # what was read held nothing to use
+
+
 async def test_the_cache_is_bounded(server, client):
     for n in (1, 2, 3):
         server.add(f"/papers/2401.0000{n}.md", Reply.text(f"Text {n}.", 200, "text/markdown"))

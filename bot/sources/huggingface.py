@@ -177,7 +177,7 @@ class HuggingFaceClient:
                         raise SourceError(f"Hugging Face refused {what} (HTTP {status})")
                     kind = response.headers.get("content-type", "").split(";")[0].strip()
                     if kind and kind.casefold() not in MARKDOWN_TYPES:
-                        raise SourceError(f"Hugging Face sent {kind[:40]}, not {what}")
+                        raise NotFound(f"Hugging Face sent {kind[:40]}, not {what}")
                     body = bytearray()
                     async for chunk in response.aiter_bytes():
                         body += chunk
@@ -188,17 +188,21 @@ class HuggingFaceClient:
             raise SourceError(f"Hugging Face did not send {what} in time") from None
         except httpx.HTTPError as exc:
             raise SourceError(f"could not fetch {what} ({type(exc).__name__})") from None
+        read = bytes(body[:max_bytes])
+        if len(body) >= max_bytes:  # cut short: drop the last, partial line (half a link…)
+            read = read[: read.rfind(b"\n") + 1] or read
         try:
-            text = bytes(body[:max_bytes]).decode(encoding, errors="replace")
+            text = read.decode(encoding, errors="replace")
         except LookupError:  # a charset Python does not know
-            text = bytes(body[:max_bytes]).decode("utf-8", errors="replace")
+            text = read.decode("utf-8", errors="replace")
+        # A page that is not markdown is as good as none: NotFound, not a passing failure.
         head = text.lstrip()[:200].casefold()
         if not head:
-            raise SourceError(f"Hugging Face sent an empty body for {what}")
+            raise NotFound(f"Hugging Face sent an empty body for {what}")
         if head.startswith(("<!doctype", "<html", "<?xml")) or "<head" in head[:100]:
-            raise SourceError(f"Hugging Face sent an HTML page, not {what}")
+            raise NotFound(f"Hugging Face sent an HTML page, not {what}")
         if head.startswith(("{", "[")) and _is_json(text):
-            raise SourceError(f"Hugging Face sent JSON, not {what}")
+            raise NotFound(f"Hugging Face sent JSON, not {what}")
         return text
 
     async def _get_json(

@@ -23,11 +23,10 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from bot import render
+from bot import i18n, render
 from bot.app import UserError
 from bot.components import Guarded
 from bot.models import Paper
-from bot.summaries.prompt import language_name
 from storage.papers import get_paper
 
 if TYPE_CHECKING:
@@ -103,11 +102,6 @@ def request_limit(client: object) -> RequestLimit:
     return limit
 
 
-def _minutes(wait: timedelta) -> str:
-    minutes = max(1, math.ceil(wait.total_seconds() / 60))
-    return f"{minutes} minute{'' if minutes == 1 else 's'}"
-
-
 def member_card(
     services: Services, paper: Paper, locale: discord.Locale | str | None
 ) -> tuple[discord.Embed, discord.ui.View | None]:
@@ -116,9 +110,9 @@ def member_card(
     "Summarize in …" button when a model can write it."""
     language = locale_language(locale)
     if language is not None and stored_summary(paper, language):
-        return render.paper_card(paper, language=language), None
+        return render.paper_card(paper, language=language, locale=language), None
     view = summarize_view(paper, language) if language and can_summarize(services) else None
-    return render.paper_card(paper), view
+    return render.paper_card(paper, locale=language), view
 
 
 def summarize_view(paper: Paper, language: str) -> discord.ui.View:
@@ -138,8 +132,9 @@ class SummarizeButton(
 
     def __init__(self, paper_id: str, language: str) -> None:
         self.paper_id, self.language = paper_id, language
+        name = i18n.language_name(language, language)  # in its own catalogue: "한국어"
         button = discord.ui.Button(
-            label=render.truncate(f"Summarize in {language_name(language)}", 80),
+            label=render.truncate(i18n.text(language, "summaries.button", language=name), 80),
             emoji="📝",
             custom_id=f"sum:{paper_id}:{language}",
             style=discord.ButtonStyle.secondary,
@@ -153,45 +148,48 @@ class SummarizeButton(
     async def act(self, interaction: discord.Interaction) -> None:
         services: Services = interaction.client.services  # type: ignore[attr-defined]
         if not can_summarize(services):
-            raise UserError("paperboy has no summary model configured any more.")
+            raise UserError.of("summaries.no_model")
         summaries = services.summaries
         assert summaries is not None
         limits = request_limit(interaction.client)
         per_hour = services.settings.summary_requests_per_member_per_hour
         wait = limits.wait(interaction.user.id, per_hour, services.clock())
         if wait is not None:
-            await interaction.response.send_message(
-                f"You have asked for {per_hour} summaries in the last hour; "
-                f"try again in {_minutes(wait)}.",
-                ephemeral=True,
-            )
+            minutes = max(1, math.ceil(wait.total_seconds() / 60))
+            note = i18n.plural(interaction.locale, "summaries.limit", minutes, asked=per_hour)
+            await interaction.response.send_message(note, ephemeral=True)
             return
         # The model can take many seconds: acknowledge within Discord's 3 s first.
         await interaction.response.defer()
         paper = await get_paper(services.store.reader, self.paper_id)
         if paper is None:
             limits.forget(interaction.user.id)
-            raise UserError("This paper is no longer in paperboy's store.")
+            raise UserError.of("errors.paper_gone")
         if stored_summary(paper, self.language):  # another click (or the digest) made it
             limits.forget(interaction.user.id)
+        elif (tried := await summaries.tried_today(paper, self.language)) is not None:
+            # The service asks again the next UTC day; a click does not spend calls before.
+            limits.forget(interaction.user.id)
+            note = _fallback_text(interaction.locale, "summaries.tried_today", tried, services)
+            await interaction.followup.send(note, ephemeral=True)
+            return
         else:  # written by the service, so a pair it is writing already costs no second call
             result = await summaries.summarize_now(paper, self.language)
             if result.is_fallback:  # refused, failed, or the model unreachable
-                await interaction.followup.send(
-                    _fallback_text(result.fallback_reason, services), ephemeral=True
+                note = _fallback_text(
+                    interaction.locale, "summaries.failed", result.fallback_reason, services
                 )
+                await interaction.followup.send(note, ephemeral=True)
                 return
             paper = await get_paper(services.store.reader, self.paper_id) or paper
-        embed = render.paper_card(paper, language=self.language)
+        embed = render.paper_card(paper, language=self.language, locale=self.language)
         await interaction.edit_original_response(embed=embed, view=None)
 
 
-def _fallback_text(reason: str | None, services: Services) -> str:
+def _fallback_text(locale: object, key: str, reason: str | None, services: Services) -> str:
+    """Catalogue message `key` for the member, with why (key-free, mentions defused)."""
     why = render.truncate(" ".join((reason or "no reason given").split()), 200)
-    key = services.settings.llm_api_key
-    if key:
-        why = why.replace(key, "…")
-    return render.defuse_mentions(
-        f"The model's answer could not be used ({why}), so the card keeps its summary. "
-        "Try again later."
-    )
+    secret = services.settings.llm_api_key
+    if secret:
+        why = why.replace(secret, "…")
+    return render.defuse_mentions(i18n.text(locale, key, reason=why))

@@ -309,7 +309,8 @@ def check_bullets(bullets: list[str], language: str, source: str, expected: int)
     problems: list[str] = []
     low, high = bullet_bounds(expected)
     if not low <= len(cleaned) <= high:
-        problems.append(f"{len(cleaned)} bullets, expected {low} to {high}")
+        count = len(cleaned)
+        problems.append(f"{count} bullet{'' if count == 1 else 's'}, expected {low} to {high}")
     for index, bullet in enumerate(cleaned, 1):
         if len(bullet) < MIN_CHARS:
             problems.append(f"bullet {index} is too short ({len(bullet)} characters)")

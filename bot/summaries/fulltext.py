@@ -14,8 +14,11 @@ common BPE tokenizers), any other character a whole one (CJK, accented letters a
 often take one or more). The budget is approximate: LaTeX, tables and long numbers take more
 tokens than prose.
 
-A paper without usable markdown (HTTP 404, another status, a timeout, an HTML page, an empty
-body) gets ``None``, logged once: its summary is written from the abstract alone. The text is
+A paper without usable markdown gets ``None`` and its summary is written from the abstract
+alone. A 404 or a page with nothing to use (HTML, empty) is remembered like a text; a passing
+failure (another status, a timeout, a reset) is not, so the next request for that paper tries
+again. At most ``read_bytes`` of a page are read, and it is cleaned in a thread (a long page
+takes a fraction of a second). The text is
 the paper's, so it is untrusted: it goes inside the request's ``<paper>`` block, which tells the
 model it is data, and the answer goes through the same checks (``bot.summaries.checks``).
 """
@@ -34,7 +37,7 @@ import httpx
 
 from bot.models import Paper, collapse_whitespace
 from bot.sources import NotFound, SourceError
-from bot.sources.huggingface import HuggingFaceClient
+from bot.sources.huggingface import MARKDOWN_MAX_BYTES, HuggingFaceClient
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -55,6 +58,7 @@ log = logging.getLogger(__name__)
 CHARS_PER_TOKEN = 4  # ASCII characters per token, an estimate (see the module docstring)
 FETCH_CONCURRENCY = 2  # markdown requests to Hugging Face in flight at most
 CACHE_SIZE = 256  # papers whose text (or lack of one) is kept in memory
+READ_FLOOR = 65_536  # bytes of a page read at least (see FullText.read_bytes)
 ELLIPSIS = "…"
 
 
@@ -268,22 +272,34 @@ class FullText:
         async with self._semaphore:
             self.fetches += 1
             try:
-                markdown = await self._client.paper_markdown(paper.id, deadline=self._timeout)
-            except NotFound:
-                log.info("no full text of %s on Hugging Face; the abstract alone", paper.id)
-                return None
-            except SourceError as exc:
-                log.warning("no full text of %s (%s); the abstract alone", paper.id, exc)
+                markdown = await self._client.paper_markdown(
+                    paper.id, max_bytes=self.read_bytes, deadline=self._timeout
+                )
+            except NotFound as exc:  # kept: the paper has no markdown view
+                log.info("no full text of %s (%s); the abstract alone", paper.id, exc)
                 return None
             except Exception as exc:  # never lose a summary for its optional extra text
-                log.warning(
-                    "no full text of %s (%s); the abstract alone", paper.id, type(exc).__name__
-                )
+                why = str(exc) if isinstance(exc, SourceError) else type(exc).__name__
+                log.warning("no full text of %s (%s); the abstract alone", paper.id, why)
+                self._forget(paper.id)  # a passing failure: the next request tries again
                 return None
-        text = paper_text(markdown, paper, self.tokens)
+        # Cleaning a long page takes a fraction of a second: not on the event loop.
+        text = await asyncio.to_thread(paper_text, markdown, paper, self.tokens)
         if text is None:
             log.info("the full text of %s holds nothing to use; the abstract alone", paper.id)
         return text
+
+    def _forget(self, paper_id: str) -> None:
+        future = self._cache.get(paper_id)
+        if future is not None and not future.done():  # this very load: drop it when it ends
+            future.add_done_callback(lambda _: self._cache.pop(paper_id, None))
+
+    @property
+    def read_bytes(self) -> int:
+        """How much of a page is read: enough for the budget after images, links and markup
+        are dropped (32 bytes a token), never less than 64 KB, never more than the source's
+        own cap."""
+        return min(MARKDOWN_MAX_BYTES, max(READ_FLOOR, self.tokens * 32))
 
     async def aclose(self) -> None:
         """Close the HTTP client if this made it (not one handed in)."""

@@ -289,6 +289,15 @@ class SummaryService:
 
     # -- one pair, whoever asks -------------------------------------------------------------------
 
+    async def tried_today(self, paper: Paper, language: str) -> str | None:
+        """Why the current source fell back on `paper` in `language` during this UTC day
+        (it is not asked again before the next one), or None when it did not."""
+        if self.source is None:
+            return None
+        today = utc_day(self.clock())
+        tried = await attempted(self.store.reader, [paper_key(paper.id)], self.source, today)
+        return tried.get((paper_key(paper.id), _language_key(language)))
+
     async def summarize_now(self, paper: Paper, language: str) -> SummaryResult:
         """Write the summary of `paper` in `language` now (the /paper show button): one being
         written already is awaited, one queued is taken out of the queue and written."""
