@@ -15,7 +15,7 @@ import hashlib
 import json
 import logging
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -46,7 +46,7 @@ from storage.posts import (
     subscribed_posts_of_day,
 )
 from storage.subscriptions import Subscription, record_failure
-from storage.summaries import CHECKS_FAILED, attempted, utc_day
+from storage.summaries import CHECKS_FAILED, attempted
 from storage.votes import from_iso, to_iso
 
 log = logging.getLogger(__name__)
@@ -360,27 +360,34 @@ class VoteButton(
 
 @dataclass(frozen=True, slots=True)
 class Writer:
-    """Who writes summaries ahead of the digests: their `source` (storage/summaries.py), the
-    provider's `name`, and the UTC `day` whose attempts count (a paper that fell back is asked
-    again the next UTC day: until then its failure stands, after that it is pending again)."""
+    """Who writes summaries ahead of the digests (bot/summaries/service.py): their `source`
+    (storage/summaries.py), the provider's `name`, the UTC `day` whose attempts count (a
+    paper that fell back is asked again the next UTC day: until then its failure stands,
+    after that it is pending again), and the `oldest` listed day it writes for."""
 
     source: str
     provider: str
     day: date
+    oldest: date
 
 
 async def fallback_reasons(
-    db: aiosqlite.Connection, papers: Iterable[Paper], language: str | None, writer: Writer | None
+    db: aiosqlite.Connection,
+    papers: Iterable[Paper],
+    language: str | None,
+    writer: Writer | None,
+    listed: date,
 ) -> dict[str, str]:
     """{paper id: why its card has no summary in `language`} (render.FALLBACKS): "checks"
     when the writer's model answered and failed the checks, "failed" when it failed
     otherwise, "pending" when it has not tried yet that day (or could not reach the model).
-    Nothing without a `writer` or when it does not write `language` (``hf``: English only):
-    then no one will write one, and the fallback is simply what the card shows.
+    Nothing without a `writer`, when it does not write `language` (``hf``: English only) or
+    for a day it no longer writes (`listed` before ``writer.oldest``, e.g. a backfill): then
+    no one will write one, and the fallback is simply what the card shows.
 
     One query for all the papers.
     """
-    if language is None or writer is None:
+    if language is None or writer is None or listed < writer.oldest:
         return {}
     wanted = language.strip().casefold()
     if writer.provider == "hf" and wanted.split("-")[0] != "en":
@@ -532,10 +539,20 @@ def _describe(error: discord.HTTPException) -> str:
 class DigestPoster:
     """Posts digests to channels, resumes interrupted posts and keeps counts live."""
 
-    def __init__(self, client: discord.Client, store: Store, pacer: Pacer) -> None:
+    def __init__(
+        self,
+        client: discord.Client,
+        store: Store,
+        pacer: Pacer,
+        *,
+        writer: Callable[[], Writer | None] | None = None,
+    ) -> None:
+        """`writer`: who writes the summaries now (``SummaryService.writer``), for the cards'
+        fallback labels; None when nothing writes them."""
         self.client = client
         self.store = store
         self.pacer = pacer
+        self.writer = writer
         self._channel_locks: dict[int, asyncio.Lock] = {}
         self._refreshing = asyncio.Lock()
 
@@ -581,22 +598,15 @@ class DigestPoster:
         }
         counts, fallbacks = None, None
         if plan["format"] == "cards" and part > 0:
+            writer = self.writer() if self.writer is not None else None
             fallbacks = await fallback_reasons(
-                self.store.reader, papers.values(), plan["language"], self._writer()
-            )
+                self.store.reader, papers.values(), plan["language"], writer,
+                date.fromisoformat(plan["day"]),
+            )  # fmt: skip
             if guild_id is not None and not preview:
                 by_pk = await vote_counts(self.store.reader, guild_id, [paper_key(i) for i in ids])
                 counts = {i: by_pk[paper_key(i)] for i in ids}
         return render_part(plan, part, papers, counts, preview=preview, fallbacks=fallbacks)
-
-    def _writer(self) -> Writer | None:
-        """Who writes the summaries of digests now, from the bot's services (bot/app.py);
-        None when nothing is written (the ``abstract`` provider)."""
-        services = getattr(self.client, "services", None)
-        summaries = getattr(services, "summaries", None)
-        if services is None or summaries is None or summaries.source is None:
-            return None
-        return Writer(summaries.source, summaries.provider.name, utc_day(services.clock()))
 
     async def post(
         self,

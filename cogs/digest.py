@@ -242,10 +242,11 @@ class Digest(commands.Cog):
         self.services = services
         self.store = services.store
         self.clock = services.clock
-        self.poster = DigestPoster(
-            bot, services.store, Pacer(services.settings.discord_requests_per_second)
-        )
         summaries = services.summaries
+        self.poster = DigestPoster(
+            bot, services.store, Pacer(services.settings.discord_requests_per_second),
+            writer=summaries.writer if summaries is not None else None,
+        )  # fmt: skip
         self.jobs = DigestJobs(
             services.store, self.poster, self.clock,
             writing=summaries.writing if summaries is not None else None,
@@ -256,7 +257,7 @@ class Digest(commands.Cog):
         self.bot.add_dynamic_items(VoteButton, CardLabel)
         self.services.ingest.listeners.append(self.jobs)
         if self.services.summaries is not None:  # cards are edited as soon as they are written
-            self.services.summaries.after_batch.append(self.jobs.refresh_cards)
+            self.services.summaries.after_written.append(self.jobs.refresh_cards)
         self.jobs.schedule(
             self.services.scheduler, check_every=self.services.settings.post_check_interval
         )
@@ -265,7 +266,7 @@ class Digest(commands.Cog):
         await self.jobs.unschedule(self.services.scheduler)
         self.services.ingest.listeners.remove(self.jobs)
         if self.services.summaries is not None:
-            self.services.summaries.after_batch.remove(self.jobs.refresh_cards)
+            self.services.summaries.after_written.remove(self.jobs.refresh_cards)
         self.bot.remove_dynamic_items(VoteButton, CardLabel)
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:

@@ -429,15 +429,17 @@ async def test_days_too_old_get_nothing(tmp_path):
 
 class GatedProvider(HfProvider):
     """Hugging Face's provider that answers only once `gate` is open, recording what it was
-    asked, in order (a slow model whose pace the test sets)."""
+    asked, in order (a slow model whose pace the test sets); `asked` is set at each request."""
 
     def __init__(self) -> None:
         super().__init__()
         self.gate = asyncio.Event()
-        self.asked: list[str] = []
+        self.asked = asyncio.Event()
+        self.papers: list[str] = []
 
     async def summarize(self, paper, language, bullets):
-        self.asked.append(paper.id[-3:])
+        self.papers.append(paper.id[-3:])
+        self.asked.set()
         await self.gate.wait()
         return await super().summarize(paper, language, bullets)
 
@@ -467,7 +469,7 @@ async def test_a_day_still_listed_is_written_ahead_after_the_complete_ones(tmp_p
         provider.gate.set()
         await service.idle()
         assert not service.writing("en", DAY) and not service.writing("en")
-        assert provider.asked == ["101", "102", "201", "202"]  # the complete day first
+        assert provider.papers == ["101", "102", "201", "202"]  # the complete day first
         for stored in await papers_on_day(store.reader, today):  # stored before it completes
             assert [s.source for s in stored.summaries] == ["hf_ai"]
 
@@ -480,11 +482,11 @@ async def test_a_complete_day_queued_later_goes_before_the_listed_days_queue(tmp
         service = SummaryService(store, provider, lambda: report.now, concurrency=1)
         listing = DayState(today, 3, 1, report.now, complete_at=None)
         await service.papers_ingested(IngestReport(report.now, {today: listing}))
-        await asyncio.sleep(0.05)  # 201 is being written
+        await provider.asked.wait()  # 201 is being written
         await service.papers_ingested(report)  # then DAY completes
         provider.gate.set()
         await service.idle()
-        assert provider.asked == ["201", "101", "202", "203"]
+        assert provider.papers == ["201", "101", "202", "203"]
 
 
 async def test_a_pair_stored_while_queued_costs_no_call(tmp_path):
@@ -492,12 +494,12 @@ async def test_a_pair_stored_while_queued_costs_no_call(tmp_path):
         provider = GatedProvider()
         service = SummaryService(store, provider, lambda: report.now, concurrency=1)
         await service.papers_ingested(report)
-        await asyncio.sleep(0.05)  # 101 is being written, 102 waits
+        await provider.asked.wait()  # 101 is being written, 102 waits
         async with store.write() as conn:  # e.g. `paperboy summarize`, or another process
             await save_summary(conn, paper_key("2401.00102"), "en", "hf_ai", ["Kept."], DAY_END)
         provider.gate.set()
         await service.idle()
-        assert provider.asked == ["101"]
+        assert provider.papers == ["101"]
         assert service.stats.skipped == 1 and service.stats.stored == 1
         second = await get_paper(store.reader, "2401.00102")
         assert [s.bullets for s in second.summaries] == [["Kept."]]
@@ -508,14 +510,88 @@ async def test_summarize_now_joins_the_write_in_flight(tmp_path):
         provider = GatedProvider()
         service = SummaryService(store, provider, lambda: report.now)
         await service.papers_ingested(report)
-        await asyncio.sleep(0.05)
+        await provider.asked.wait()
         (listed,) = await papers_on_day(store.reader, DAY)
         clicked = asyncio.create_task(service.summarize_now(listed, "en"))
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0)  # the click has started waiting
         provider.gate.set()
         result = await clicked
         await service.idle()
-        assert provider.asked == ["101"] and result.bullets == ["Paper 101 in one line."]
+        assert provider.papers == ["101"] and result.bullets == ["Paper 101 in one line."]
+
+
+async def test_a_click_while_a_worker_looks_the_pair_up_joins_it(tmp_path):
+    async with store_with_day(tmp_path, 1, "en") as (store, report):
+        provider = GatedProvider()
+        provider.gate.set()
+        service = SummaryService(store, provider, lambda: report.now)
+        await service.papers_ingested(report)
+        while service._queue:  # noqa: ASYNC110 - the worker has taken the job ...
+            await asyncio.sleep(0)
+        (listed,) = await papers_on_day(store.reader, DAY)
+        result = await service.summarize_now(listed, "en")  # ... and is reading the store
+        await service.idle()
+        assert provider.papers == ["101"] and result.bullets == ["Paper 101 in one line."]
+
+
+async def test_work_queued_while_the_cards_are_told_is_written_too(tmp_path):
+    later = DAY + timedelta(days=1)
+    async with store_with_day(tmp_path, 1, "en") as (store, report):
+        await save_listed_day(store, later, [201])
+        provider = GatedProvider()
+        provider.gate.set()
+        service = SummaryService(store, provider, lambda: report.now)
+        telling, told = asyncio.Event(), asyncio.Event()
+
+        async def slow_listener() -> None:  # the digest editing its cards
+            telling.set()
+            await told.wait()
+
+        service.after_written.append(slow_listener)
+        await service.papers_ingested(report)
+        await telling.wait()  # the work is done and telling the cards: a round comes in
+        state = DayState(later, 1, 2, report.now, complete_at=report.now, settled=True)
+        await service.papers_ingested(IngestReport(report.now, {later: state}))
+        told.set()
+        await service.idle()
+        assert provider.papers == ["101", "201"]
+        assert not service.writing("en")
+
+
+async def test_a_paper_on_a_complete_day_and_a_listed_one_is_the_complete_days(tmp_path):
+    later = DAY + timedelta(days=1)
+    async with store_with_day(tmp_path, 1, "en") as (store, report):
+        await save_listed_day(store, later, [101])  # listed again the next day
+        provider = GatedProvider()
+        service = SummaryService(store, provider, lambda: report.now)
+        listing = DayState(later, 1, 1, report.now, complete_at=None)
+        planned = await service.plan(IngestReport(report.now, {later: listing, **report.days}))
+        assert [(group, paper.id, day) for group, (paper, _, day) in planned] == [
+            (0, "2401.00101", DAY)
+        ]
+        # Queued for the listed day first, then needed by the completed one: its digest waits.
+        await service.papers_ingested(IngestReport(report.now, {later: listing}))
+        await provider.asked.wait()
+        assert service.writing("en", later) and not service.writing("en", DAY)
+        await service.papers_ingested(report)
+        assert service.writing("en", DAY)
+        provider.gate.set()
+        await service.idle()
+        assert provider.papers == ["101"]
+
+
+async def test_stop_cancels_a_clicks_write(tmp_path):
+    async with store_with_day(tmp_path, 1, "en") as (store, report):
+        provider = GatedProvider()
+        service = SummaryService(store, provider, lambda: report.now)
+        (listed,) = await papers_on_day(store.reader, DAY)
+        clicked = asyncio.create_task(service.summarize_now(listed, "en"))
+        await provider.asked.wait()
+        await asyncio.wait_for(service.stop(), 2)
+        with pytest.raises(asyncio.CancelledError):
+            await clicked
+        (stored,) = await papers_on_day(store.reader, DAY)
+        assert stored.summaries == []
 
 
 async def test_cards_are_told_while_a_long_run_goes_on_and_when_it_ends(tmp_path):
@@ -530,12 +606,12 @@ async def test_cards_are_told_while_a_long_run_goes_on_and_when_it_ends(tmp_path
         async def listener() -> None:
             told.append(service.stats.stored + service.stats.fell_back)
 
-        service.after_batch.append(listener)
+        service.after_written.append(listener)
         await service.papers_ingested(report)
         await service.idle()
         assert told[-1] == 3 and len(told) >= 2  # during the run, then once at its end
         slow = SummaryService(store, provider, lambda: report.now)
-        slow.after_batch.append(listener)
+        slow.after_written.append(listener)
         told.clear()
         await slow.papers_ingested(IngestReport(report.now + timedelta(days=1), report.days))
         await slow.idle()

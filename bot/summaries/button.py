@@ -175,7 +175,14 @@ class SummarizeButton(
             return
         else:  # written by the service, so a pair it is writing already costs no second call
             result = await summaries.summarize_now(paper, self.language)
-            if result.is_fallback:  # refused, failed, or the model unreachable
+            if result is None:  # the service had just written (or tried) it: show that
+                paper = await get_paper(services.store.reader, self.paper_id) or paper
+                reason = await summaries.tried_today(paper, self.language)
+                if not stored_summary(paper, self.language) and reason is not None:
+                    note = _fallback_text(interaction.locale, "summaries.failed", reason, services)
+                    await interaction.followup.send(note, ephemeral=True)
+                    return
+            elif result.is_fallback:  # refused, failed, or the model unreachable
                 note = _fallback_text(
                     interaction.locale, "summaries.failed", result.fallback_reason, services
                 )

@@ -8,10 +8,11 @@ taking any language needs nothing), once whatever the number of channels; drops 
 stored for the current source (``storage.summaries.model_source``) or attempted by it today
 (UTC); and queues the rest, complete days first, for ``concurrency`` workers. Writing while a
 day is still listed is what gives a slow model the hours before the post instead of the
-minutes of the grace. A summary is stored; a fallback is not, only recorded as an attempt, so
-it is not asked for again that day. The listeners of ``after_batch`` (the digest, which edits
-its posted cards) are told every ``NOTIFY_EVERY`` seconds while summaries are written, and
-when the work ends.
+minutes of the grace. A summary is stored; a fallback is not, only recorded as an attempt,
+so it is not asked for again that day. The listeners of
+``after_written`` (the digest, which edits its posted cards) are told of what complete days
+and members' clicks got, every ``NOTIFY_EVERY`` seconds while summaries are written, and when
+the work ends.
 
 "Could not connect to the model" is not an answer about the paper: it is not recorded, and
 the rest of the run is left for the next round (the model is down; asking every paper now
@@ -30,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot.digest import DigestOptions, select_papers
+from bot.digest import DigestOptions, Writer, select_papers
 from bot.models import Paper
 from storage.papers import get_paper, paper_key, papers_on_day
 from storage.subscriptions import Subscription, all_subscriptions
@@ -52,7 +53,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-RECENT = timedelta(days=3)  # complete days younger than this get summaries
+RECENT = timedelta(days=3)  # days younger than this get summaries, complete or still listed
 UNREACHABLE = "could not connect to the model"  # OpenAIProvider's reason; not recorded
 NOTIFY_EVERY = 30.0  # seconds: how often posted cards are told of new summaries during a run
 
@@ -192,9 +193,11 @@ class SummaryService:
 
     Work is a priority queue served by ``concurrency`` workers: the pairs of complete days
     (about to be posted) come before those of days still being listed, whatever order the
-    rounds queued them in. Each (paper, language) is written once at a time, whoever asks for
-    it (a worker or `summarize_now`, the /paper show button), and is looked up in the store
-    again just before the model is asked, so a pair stored meanwhile costs no call."""
+    rounds queued them in. A (paper, language) is written by one writer at a time, whoever
+    asks for it (a worker, or `summarize_now` for the /paper show button): a second asker
+    waits for the first. A worker looks the pair up in the store again just before the model
+    is asked, so a pair stored meanwhile (`paperboy summarize`, another process) costs no
+    call."""
 
     def __init__(
         self,
@@ -214,15 +217,16 @@ class SummaryService:
         self.notify_every = notify_every
         self.source = provider_source(provider)
         self.stats = RunStats()
-        self._queue: list[_Job] = []  # a heap; entries whose key left `_pending` are stale
-        self._pending: dict[tuple[str, str], date] = {}  # queued or being written -> day
-        self._inflight: dict[tuple[str, str], asyncio.Future[SummaryResult]] = {}
+        self._queue: list[_Job] = []  # a heap; an entry whose key is not in `_pending` is stale
+        self._pending: dict[tuple[str, str], tuple[int, date]] = {}  # queued or written: group, day
+        self._inflight: dict[tuple[str, str], asyncio.Future[SummaryResult | None]] = {}
+        self._clicks: set[asyncio.Task] = set()  # writes for summarize_now, cancelled by stop()
         self._sequence = 0
-        # Awaited when written summaries may change posted cards: every `notify_every` seconds
-        # while the work goes on, and once when it ends. The digest edits its cards then
-        # (cogs/digest.py adds itself), rather than at the next ingest round.
-        self.after_batch: list[Callable[[], Awaitable[None]]] = []
-        self._changed_since = 0.0  # monotonic time of the first unnotified change, or 0
+        # Awaited when written summaries may change posted cards (those of complete days, and
+        # a member's click): every `notify_every` seconds while the work goes on, and once
+        # when it ends. The digest edits its cards then (cogs/digest.py adds itself).
+        self.after_written: list[Callable[[], Awaitable[None]]] = []
+        self._changed_since = 0.0  # monotonic time of the first change not told yet, or 0
         self._notifying: asyncio.Task | None = None
         self._task: asyncio.Task | None = None
 
@@ -239,21 +243,26 @@ class SummaryService:
         wanted = _language_key(language)
         return any(
             pending == wanted and (day is None or pending_day == day)
-            for (_, pending), pending_day in self._pending.items()
+            for (_, pending), (_, pending_day) in self._pending.items()
         )
+
+    def writer(self) -> Writer | None:
+        """Who writes the digests' summaries, for the cards' fallback labels (bot/digest.py);
+        None when nothing is written (``abstract``)."""
+        if self.source is None:
+            return None
+        today = utc_day(self.clock())
+        return Writer(self.source, self.provider.name, today, today - RECENT + timedelta(days=1))
 
     async def papers_ingested(self, report: IngestReport) -> None:
         """Plan the round's summaries and start writing them (returns before they are done)."""
         if self.source is None:
             return
-        planned = await self.plan(report)
-        if not planned:
-            return
-        for group, (paper, language, day) in planned:
+        for group, (paper, language, day) in await self.plan(report):
             self._sequence += 1
             heapq.heappush(self._queue, _Job((group, self._sequence), paper, language, day))
-            self._pending[(paper.id, language)] = day
-        if self._task is None or self._task.done():
+            self._pending[(paper.id, language)] = (group, day)
+        if self._queue and (self._task is None or self._task.done()):
             self._task = asyncio.create_task(self._work(), name="paperboy summaries")
 
     async def plan(self, report: IngestReport) -> list[tuple[int, tuple[Paper, str, date]]]:
@@ -261,7 +270,12 @@ class SummaryService:
         0 for the complete days, newest first (they are posted next), then group 1 for days
         still being listed, oldest first (the next to complete). Writing a day's summaries
         while it is listed is what lets a slow model be ready when the day is posted; a paper
-        that later drops out of a channel's `top` has then cost a call for nothing."""
+        that later drops out of a channel's `top` has then cost a call for nothing.
+
+        A pair is planned once, for the first day that needs it: a paper listed on a complete
+        day and on a later one is the complete day's. A pair queued for a listed day is
+        planned again when a complete day needs it, in group 0 (the queue's old entry then
+        goes stale)."""
         if self.source is None:
             return []
         today = utc_day(report.now)
@@ -275,16 +289,18 @@ class SummaryService:
         complete = [day for day, state in recent.items() if state.complete_at is not None]
         listing = sorted(day for day in recent if day not in complete)
         planned: list[tuple[int, tuple[Paper, str, date]]] = []
+        seen: set[tuple[str, str]] = set()
         for group, days in ((0, sorted(complete, reverse=True)), (1, listing)):
             for day in days:
                 papers = await papers_on_day(db, day)
                 pairs = plan_pairs({day: papers}, subs, self.provider.name)
-                todo = (await sort_pairs(db, pairs, self.source, today)).todo
-                planned += [
-                    (group, (paper, language, day))
-                    for paper, language in todo
-                    if (paper.id, language) not in self._pending
-                ]
+                for paper, language in (await sort_pairs(db, pairs, self.source, today)).todo:
+                    key = (paper.id, language)
+                    pending = self._pending.get(key)
+                    if key in seen or (pending is not None and pending[0] <= group):
+                        continue
+                    seen.add(key)
+                    planned.append((group, (paper, language, day)))
         return planned
 
     # -- one pair, whoever asks -------------------------------------------------------------------
@@ -298,67 +314,89 @@ class SummaryService:
         tried = await attempted(self.store.reader, [paper_key(paper.id)], self.source, today)
         return tried.get((paper_key(paper.id), _language_key(language)))
 
-    async def summarize_now(self, paper: Paper, language: str) -> SummaryResult:
-        """Write the summary of `paper` in `language` now (the /paper show button): one being
-        written already is awaited, one queued is taken out of the queue and written."""
+    async def summarize_now(self, paper: Paper, language: str) -> SummaryResult | None:
+        """Write the summary of `paper` in `language` now (the /paper show button). One being
+        written already is awaited (None: a worker found it written or tried meanwhile); one
+        queued is written now, and its queue entry goes stale."""
         key = (paper.id, language)
         if (running := self._inflight.get(key)) is not None:
             return await asyncio.shield(running)
-        return await self._write(paper, language)
+        task = asyncio.create_task(self._write(paper, language, check_store=False, click=True))
+        self._clicks.add(task)
+        task.add_done_callback(self._clicks.discard)
+        return await asyncio.shield(task)  # a member's cancelled wait does not cancel it
 
-    async def _write(self, paper: Paper, language: str) -> SummaryResult:
-        """Ask the provider and store the outcome, registered as in flight meanwhile."""
+    async def _write(
+        self, paper: Paper, language: str, *, check_store: bool, click: bool = False
+    ) -> SummaryResult | None:
+        """Ask the provider and store the outcome, the pair registered as in flight from
+        before the store is read (`check_store`: skip a pair found written or tried; returns
+        None then) to after the outcome is stored. The cards are told of it when it was a
+        member's `click` or is wanted by a complete day (queued in group 0 by then)."""
         source = self.source
         assert source is not None
         key = (paper.id, language)
-        future: asyncio.Future[SummaryResult] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[SummaryResult | None] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
+            if check_store:
+                fresh = await self._still_to_write(paper, language)
+                if fresh is None:
+                    self.stats.skipped += 1
+                    future.set_result(None)
+                    return None
+                paper = fresh
             result = await summarize_and_store(
                 self.store, self.provider, source, paper, language, self.bullets, self.clock
             )
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
         except BaseException as exc:
             future.set_exception(exc)
-            future.exception()  # retrieved: a waiter may not exist
+            future.exception()  # retrieved: there may be no one waiting
             raise
         else:
             future.set_result(result)
         finally:
-            del self._inflight[key]
-            self._pending.pop(key, None)
+            if self._inflight.get(key) is future:
+                del self._inflight[key]
+            group = self._pending.pop(key, (None, None))[0]
         self.stats.calls += result.calls
         if result.fallback_reason == UNREACHABLE:
             self.stats.unreachable += 1
-        elif result.is_fallback:
+            return result
+        if result.is_fallback:
             self.stats.fell_back += 1
-            self._changed()
         else:
             self.stats.stored += 1
-            self._changed()
             log.info("summary of %s in %s stored (%s)", paper.id, language, source)
+        if click or group == 0:  # a posted card may show it (its fallback label changes too)
+            self._changed()
         return result
 
-    async def _still_to_write(self, job: _Job) -> bool:
-        """Whether the store still lacks the job's pair (not stored, not tried today)."""
+    async def _still_to_write(self, paper: Paper, language: str) -> Paper | None:
+        """The paper as stored now when it still lacks the pair (not stored, not tried today),
+        else None."""
         source = self.source
         assert source is not None
-        paper = await get_paper(self.store.reader, job.paper.id)
-        if paper is None:
-            return False
+        fresh = await get_paper(self.store.reader, paper.id)
+        if fresh is None:
+            return None
         today = utc_day(self.clock())
-        found = await sort_pairs(self.store.reader, [(paper, job.language)], source, today)
-        return bool(found.todo)
+        found = await sort_pairs(self.store.reader, [(fresh, language)], source, today)
+        return fresh if found.todo else None
 
     # -- the work -------------------------------------------------------------------------------
 
     async def idle(self) -> None:
-        """Wait until the queued summaries are written (or given up on) and listeners told."""
+        """Wait until the queue is empty (written, or given up on) and the cards were told."""
         while self._task is not None and not self._task.done():
             await asyncio.shield(self._task)
 
     async def stop(self) -> None:
         """Cancel the work in flight and wait for it (the bot's close, before the store closes)."""
-        tasks = (self._task, self._notifying)
+        tasks = [self._task, self._notifying, *self._clicks]
         self._task = self._notifying = None
         self._queue.clear()
         self._pending.clear()
@@ -369,42 +407,41 @@ class SummaryService:
                     await task
 
     async def _work(self) -> None:
-        down = asyncio.Event()
-        try:
+        """Run workers until the queue is empty, tell the cards, and go on while the telling
+        let new work in (a round may queue pairs while the cards are being edited)."""
+        while self._queue:
+            down = asyncio.Event()
             results = await asyncio.gather(
                 *(self._worker(down) for _ in range(self.concurrency)), return_exceptions=True
             )
             for result in results:
                 if isinstance(result, Exception):
                     log.error("writing summaries failed", exc_info=result)
-        finally:
             if down.is_set():
                 self._queue.clear()  # the next round plans them again
                 for key in [key for key in self._pending if key not in self._inflight]:
                     del self._pending[key]
                 log.warning("the summary model cannot be reached; trying again next round")
-        if self._notifying is not None:
-            await self._notifying
-        if self._changed_since:
-            await self._notify()
+            if self._notifying is not None:
+                await self._notifying
+            if self._changed_since:
+                await self._notify()
+            if down.is_set():
+                return
 
     async def _worker(self, down: asyncio.Event) -> None:
         while self._queue and not down.is_set():
             job = heapq.heappop(self._queue)
             key = job.key
-            if key in self._inflight or self._pending.get(key) is None:
-                continue  # taken by summarize_now, or a stale entry
+            pending = self._pending.get(key)
+            if key in self._inflight or pending is None or pending[0] != job.order[0]:
+                continue  # being written by summarize_now, or a stale entry
             try:
-                if not await self._still_to_write(job):
-                    self.stats.skipped += 1
-                    self._pending.pop(key, None)
-                    continue
-                result = await self._write(job.paper, job.language)
+                result = await self._write(job.paper, job.language, check_store=True)
             except Exception:
-                self._pending.pop(key, None)
                 log.exception("writing the summary of %s in %s failed", *key)
                 continue
-            if result.fallback_reason == UNREACHABLE:
+            if result is not None and result.fallback_reason == UNREACHABLE:
                 down.set()
             elif self._notify_due():  # in a task of its own: the workers go on
                 self._notifying = asyncio.create_task(self._notify(), name="paperboy cards")
@@ -417,11 +454,15 @@ class SummaryService:
     def _changed(self) -> None:
         if not self._changed_since:
             self._changed_since = time.monotonic()
+        working = self._task is not None and not self._task.done()
+        telling = self._notifying is not None and not self._notifying.done()
+        if not working and not telling:  # a click with no work running: tell now
+            self._notifying = asyncio.create_task(self._notify(), name="paperboy cards")
 
     async def _notify(self) -> None:
         """Tell the listeners (the digest edits its posted cards)."""
         self._changed_since = 0.0
-        for listener in self.after_batch:
+        for listener in self.after_written:
             try:
                 await listener()
             except Exception:
