@@ -60,7 +60,20 @@ Verified in discord.py 2.7's source:
   ``response_message_loading``, ``response_message_ephemeral`` and ``resource.type`` /
   ``resource.message``; the view of a ``send_message(view=...)`` is bound to
   ``response_message_id``. Followups (an application webhook) always use ``?wait=1``.
-  Multipart (``payload_json`` + ``files[n]``) is only used when files are attached.
+  Multipart (``payload_json`` + ``files[n]``) is only used when files are attached; every
+  file part says ``application/octet-stream`` (the fake sniffs PNG/JPEG/GIF/WebP for the
+  attachment's ``content_type``) and ``attachments`` lists ``{"id": n, "filename"}``.
+* A ``LayoutView`` sets flag 1<<15 itself and sends ``content: null`` (``channel.send`` and
+  ``send_message`` always send ``content``; null and "" count as unused), ``tts: false``,
+  ``Container`` with ``accent_color: null`` when it has no colour and ``spoiler: false``,
+  ``Thumbnail`` with ``description: null``, ``Separator`` as ``{"divider", "spacing"}``,
+  media as ``{"url": ...}`` (a ``discord.File`` becomes ``attachment://<filename>``).
+  discord.py itself refuses over 40 components, 10 gallery items, 3 section texts.
+* ``ForumChannel.create_thread`` posts ``/channels/{forum}/threads?use_nested_fields=1`` with
+  ``{"name", "auto_archive_duration" (the forum's default), "rate_limit_per_user": null,
+  "type": 11, "applied_tags": ["id", ...], "message": {...}}`` (files: multipart as above)
+  and reads a thread channel object with a nested ``message``; ``Message.publish`` posts
+  ``/channels/{id}/messages/{id}/crosspost`` with no body.
 
 Usage::
 
@@ -100,19 +113,26 @@ API (every ``wait*``/``response``/``original`` takes ``timeout=`` and raises Tim
   ``fake.api_base``, ``fake.gateway_url``, ``fake.patch_discord()``. The bot user joins every
   guild with a managed role of ``bot_permissions``. ``token=None`` accepts any token.
   ``record_bodies=False`` keeps no request bodies (``requests[].json`` and
-  ``message_writes[].body`` are None; allowed_mentions are kept): for long benchmarks.
+  ``message_writes[].body`` are None, attachment bytes are not kept; allowed_mentions are
+  kept): for long benchmarks.
 * Builders: ``FakeUser.create(name)``, ``FakeGuild.create(name, channels=[...], owner=None)``
   (an @everyone role whose id is the guild id, text channels, the owner as a member),
   ``guild.add_member(user, roles)``, ``guild.add_role(name, permissions)``,
-  ``guild.add_channel(name)``, ``channel.set_permissions(role_or_user, allow=, deny=)``,
-  ``guild.channel(name)``, ``guild.permissions_for(user, channel)``, ``Perm.*``;
+  ``guild.add_channel(name, *, topic=None, type=0, tags=(), require_tag=False,
+  default_reaction_emoji=None)`` (``type``: ``ChannelType.TEXT`` 0, ``ANNOUNCEMENT`` 5 or
+  ``FORUM`` 15; a forum's ``tags`` are names or ``{"name", "moderated", "emoji_name"}``
+  dicts, sent as ``available_tags``; ``channel.tag(name)`` gives one with its ``id``),
+  ``channel.set_permissions(role_or_user, allow=, deny=)``, ``guild.channel(name)``,
+  ``guild.threads()``, ``guild.permissions_for(user, channel)`` (a thread uses its parent's
+  overwrites), ``Perm.*``, ``MessageFlag.*``;
   ``await fake.add_guild(guild)`` later sends a GUILD_CREATE. Builders change the fake's
   world at once but tell the bot nothing; these also tell it (GUILDS intent):
-  ``await fake.add_channel(guild, name)`` (CHANNEL_CREATE), ``await
-  fake.update_channel(channel)`` (CHANNEL_UPDATE with the channel as it is now, e.g. after
-  ``set_permissions``: the bot's ``channel.permissions_for(guild.me)`` follows), ``await
-  fake.delete_channel(channel)`` (CHANNEL_DELETE; then every request to it gets 404 code
-  10003 "Unknown Channel"; its messages stay readable with ``fake.messages(channel)``).
+  ``await fake.add_channel(guild, name, **options)`` (CHANNEL_CREATE), ``await
+  fake.update_channel(channel)`` (CHANNEL_UPDATE, or THREAD_UPDATE for a thread, with the
+  channel as it is now, e.g. after ``set_permissions``: the bot's
+  ``channel.permissions_for(guild.me)`` follows), ``await fake.delete_channel(channel)``
+  (CHANNEL_DELETE or THREAD_DELETE; then every request to it gets 404 code 10003 "Unknown
+  Channel"; its messages stay readable with ``fake.messages(channel)``).
 * Waiting: ``wait_until_identified(count=1)``, ``wait_until_resumed(count=1)``,
   ``wait_until_connected()``, ``wait_for_sync(guild=None)``, ``wait_for_message(channel,
   where=None)``, ``wait_for_request(method, path_regex, count=1)``,
@@ -135,7 +155,12 @@ API (every ``wait*``/``response``/``original`` takes ``timeout=`` and raises Tim
   route kind like ``"POST /channels/{cid}/messages"`` or "unsupported", ``held``,
   ``dropped``), ``requests_to()``, ``violations`` / ``take_violations(kind=None)``,
   ``message_writes`` / ``allowed_mentions``, ``messages(channel)`` (oldest first, ephemeral
-  ones included), ``message_ids(channel)`` (no copies), ``message(id)``,
+  ones included; a thread's id works too), ``message_ids(channel)`` (no copies),
+  ``message(id)``, ``threads(forum)`` (the forum's posts, oldest first: thread channel
+  objects with ``applied_tags`` and ``"message"``, the first message as it is now),
+  ``crossposts`` ({"channel_id", "message_id", "time"}), ``attachment_bytes(message,
+  index=0)`` (the uploaded bytes; also served at the attachment's ``url``, so discord.py's
+  ``await attachment.read()`` works),
   ``message_create_times(channel)`` (loop times of the ``POST /channels/{id}/messages``
   that created a message there), ``synced_commands`` ({guild id or None: [commands with
   ids]}), ``identifies`` / ``intents``, ``gateway_connections`` ({"kind":
@@ -165,7 +190,54 @@ limits (content 2000, 10 embeds, embed field limits, 6000 characters over all em
 autocomplete answers at most 25 choices of names 1-100 chars (400 code 50035 "Invalid Form
 Body" with Discord-style ``errors``); requests to routes the fake does not know
 (``unsupported_route``); webhook/followup use before the acknowledgement. ``allowed_mentions``
-of every message write is kept in ``fake.message_writes`` / ``fake.allowed_mentions``.
+of every message write (forum posts: kind ``forum_post``) is kept in ``fake.message_writes`` /
+``fake.allowed_mentions``.
+
+Components V2 (flag IS_COMPONENTS_V2, 1<<15; Discord's component reference and Create/Edit
+Message docs; each breach a 400 code 50035 with an ``errors`` path such as
+``components.0.components.2.items``, recorded as an ``invalid_body`` violation): ``content``,
+``embeds``, ``sticker_ids`` and ``poll`` must be unused (null, "" or []); top-level
+components are ActionRow 1, Section 9, TextDisplay 10, MediaGallery 12, File 13, Separator
+14 or Container 17 (anything else, a bare Button included: ``UNION_TYPE_CHOICES`` on its
+``type``); a Container holds 1+ of those but Containers; a Section 1-3 TextDisplays and
+exactly one ``accessory``, a Thumbnail 11 or a Button 2; an ActionRow 1-5 buttons or one
+select (buttons anywhere else are refused); at most 40 components counted recursively,
+accessories included (gallery items are not components); at most 4,000 characters over all
+TextDisplay ``content`` (one display may hold them all); a MediaGallery 1-10 items, each with
+``media.url`` (descriptions up to 1,024); a Thumbnail needs ``media.url``; a File only takes
+``attachment://``; media URLs are http(s) or ``attachment://<name>``, which must name a file
+uploaded with the same request (``attachments[].filename`` renames, an edit may also name a
+kept attachment); ``accent_color`` null or 0..0xFFFFFF; ``spoiler``/``divider`` booleans;
+Separator ``spacing`` 1 or 2; ``id`` a 32-bit int, unique in the message (0 = none). Stored
+V2 messages keep ``flags`` and ``components`` as Discord answers them: every component gets
+an ``id`` (sequential, skipping given ones) and ``attachment://`` media are resolved to the
+upload (``url``/``proxy_url`` of the attachment, ``attachment_id``, ``content_type``; a File
+component also ``name``/``size``). Edits (channel, webhook, callback type 7) are checked as
+the message would be afterwards: a V2 message stays V2 (``flags`` without the bit: refused,
+the docs say it "can only be set"; ``content``/``embeds`` refused), and a legacy message may
+become V2 only if the edit empties its ``content``/``embeds`` (``content: null``), as the Edit
+Message docs say. The first followup after a thinking defer carries its V2 flag over.
+``fake.click``/``select`` find buttons in containers, rows and section accessories.
+
+Forum posts: ``POST /channels/{forum}/threads`` needs VIEW_CHANNEL and SEND_MESSAGES on the
+forum ("Create Posts"; 403 code 50013), ``name`` 1-100, ``message`` (the message rules above,
+V2 included, errors under ``message.``; empty: 50006), ``applied_tags`` at most 5 ids of the
+forum's tags, ``auto_archive_duration`` 60/1440/4320/10080, ``rate_limit_per_user`` 0-21600
+(else 50035); with ``require_tag`` and no tag: 400 code 40067. It answers the public thread
+(type 11, ``parent_id``, ``owner_id``, ``applied_tags``, ``thread_metadata``, ``member``)
+with ``message`` nested (its id is the thread's, as on Discord) and dispatches THREAD_CREATE
+(``newly_created``) then MESSAGE_CREATE. Threads then take ``POST /channels/{thread}/messages``
+(SEND_MESSAGES_IN_THREADS, not SEND_MESSAGES, on the parent), history, edits and deletes like
+channels, and are listed in GUILD_CREATE ``threads``. ``POST /channels/{forum}/messages`` is
+400 code 40058; ``POST /channels/{text}/threads`` is not modelled: 400 code 50024 plus an
+``unsupported_route`` violation.
+
+Crossposts: ``POST /channels/{id}/messages/{id}/crosspost`` in an announcement channel (type
+5) sets flag CROSSPOSTED (1<<0, kept by later edits), dispatches MESSAGE_UPDATE, answers the
+message and is recorded in ``fake.crossposts``; it needs SEND_MESSAGES (plus MANAGE_MESSAGES
+for another author's message; 403 code 50013); again on the same message: 400 code 40033 "This
+message has already been crossposted"; in any other channel: 400 code 50024 "Cannot execute
+action on this channel type" (the docs give no code for it; discord.py documents Forbidden).
 
 Rate limits: ``fake.set_global_rate_limit(rps, burst=None)`` (a token bucket over all
 requests; over it a global 429) and ``fake.set_channel_message_limit((5, 5.0))`` (Discord's
@@ -213,9 +285,13 @@ matched with ``re.fullmatch`` against the path after ``/api/v10``, e.g.
 ``await fake.send_reconnect()`` (op 7), ``fake.resume_mode = "invalidate"`` (answer RESUME
 with INVALID_SESSION so the bot re-identifies).
 
-Limits of the fake: one shard; guild text channels only (no DMs, threads, voice); no
-context-menu commands, attachment options, modal submits, reactions, pins, attachment
-downloads, presences or member updates; mentions in content are not parsed; only the
+Limits of the fake: one shard; guild text, announcement and forum channels and the threads
+of forum posts only (no DMs, voice, categories, media channels, threads in text channels,
+private threads, thread archiving/locking/members, moderated-tag
+checks, channel following, crosspost rate limits); no context-menu commands, attachment
+options, modal submits, reactions, pins, polls, stickers, presences or member updates;
+unfurled media are not fetched (no width/height/placeholder); mentions in content or text
+displays are not parsed; only the
 routes under a per-channel limit carry X-RateLimit-* headers (elsewhere discord.py never
 waits pre-emptively); the gateway session keeps every dispatch (as text) for RESUME;
 permissions are computed (owner, roles, administrator, channel overwrites) and checked on
@@ -233,6 +309,7 @@ import itertools
 import json
 import logging
 import math
+import mimetypes
 import re
 import secrets
 import time
@@ -245,6 +322,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 __all__ = [
+    "ChannelType",
     "CommandNotSynced",
     "FakeChannel",
     "FakeDiscord",
@@ -314,7 +392,9 @@ class Perm:
     SPEAK = 1 << 21
     CHANGE_NICKNAME = 1 << 26
     USE_APPLICATION_COMMANDS = 1 << 31
+    MANAGE_THREADS = 1 << 34
     CREATE_PUBLIC_THREADS = 1 << 35
+    CREATE_PRIVATE_THREADS = 1 << 36
     SEND_MESSAGES_IN_THREADS = 1 << 38
     ALL = (1 << 51) - 1
 
@@ -354,6 +434,7 @@ class Intent:
 
 
 class MessageFlag:
+    CROSSPOSTED = 1 << 0
     SUPPRESS_EMBEDS = 1 << 2
     EPHEMERAL = 1 << 6
     LOADING = 1 << 7
@@ -462,6 +543,19 @@ class Overwrite:
         }
 
 
+class ChannelType:
+    TEXT = 0
+    ANNOUNCEMENT = 5
+    ANNOUNCEMENT_THREAD = 10
+    PUBLIC_THREAD = 11
+    PRIVATE_THREAD = 12
+    FORUM = 15
+    THREADS = (ANNOUNCEMENT_THREAD, PUBLIC_THREAD, PRIVATE_THREAD)
+
+
+FORUM_REQUIRE_TAG = 1 << 4  # channel flag: a forum post needs at least one tag
+
+
 @dataclass(eq=False)
 class FakeChannel:
     id: int
@@ -471,6 +565,31 @@ class FakeChannel:
     position: int = 0
     topic: str | None = None
     overwrites: list[Overwrite] = field(default_factory=list)
+    # forum channels (type 15)
+    available_tags: list[dict[str, Any]] = field(default_factory=list)
+    default_reaction_emoji: dict[str, Any] | None = None
+    flags: int = 0
+    # threads (types 10, 11, 12)
+    parent_id: int | None = None
+    owner_id: int | None = None
+    applied_tags: list[int] = field(default_factory=list)
+    auto_archive_duration: int = 1440
+    rate_limit_per_user: int = 0
+    message_count: int = 0
+    last_message_id: int | None = None
+    created_at: str = field(default_factory=_now_iso)
+
+    @property
+    def is_thread(self) -> bool:
+        return self.type in ChannelType.THREADS
+
+    def tag(self, name: str) -> dict[str, Any]:
+        """A forum tag by name: ``{"id": int, "name", "moderated", "emoji_id", "emoji_name"}``."""
+        for tag in self.available_tags:
+            if tag["name"] == name:
+                return tag
+        have = [t["name"] for t in self.available_tags]
+        raise LookupError(f"channel {self.name!r} has no tag {name!r} (has {have})")
 
     def set_permissions(self, target: Any, *, allow: int = 0, deny: int = 0) -> None:
         """Add an overwrite for a role (FakeRole) or a member (FakeUser/FakeMember)."""
@@ -480,6 +599,8 @@ class FakeChannel:
         self.overwrites.append(Overwrite(target_id, kind, allow, deny))
 
     def to_dict(self, *, with_guild_id: bool = True) -> dict[str, Any]:
+        if self.is_thread:
+            return self._thread_dict()
         data: dict[str, Any] = {
             "id": str(self.id),
             "type": self.type,
@@ -489,13 +610,48 @@ class FakeChannel:
             "parent_id": None,
             "topic": self.topic,
             "nsfw": False,
-            "last_message_id": None,
+            "last_message_id": str(self.last_message_id) if self.last_message_id else None,
             "rate_limit_per_user": 0,
-            "flags": 0,
+            "flags": self.flags,
         }
+        if self.type in (ChannelType.TEXT, ChannelType.ANNOUNCEMENT, ChannelType.FORUM):
+            data["default_auto_archive_duration"] = 1440
+            data["default_thread_rate_limit_per_user"] = 0
+        if self.type == ChannelType.FORUM:
+            data["available_tags"] = [
+                {**t, "id": str(t["id"]), "emoji_id": t["emoji_id"] and str(t["emoji_id"])}
+                for t in self.available_tags
+            ]
+            data["default_reaction_emoji"] = self.default_reaction_emoji
+            data["default_sort_order"] = None
+            data["default_forum_layout"] = 0
         if with_guild_id:
             data["guild_id"] = str(self.guild_id)
         return data
+
+    def _thread_dict(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "guild_id": str(self.guild_id),
+            "parent_id": str(self.parent_id),
+            "owner_id": str(self.owner_id),
+            "type": self.type,
+            "name": self.name,
+            "last_message_id": str(self.last_message_id) if self.last_message_id else None,
+            "rate_limit_per_user": self.rate_limit_per_user,
+            "message_count": self.message_count,
+            "member_count": 1,
+            "total_message_sent": self.message_count,
+            "flags": self.flags,
+            "applied_tags": [str(t) for t in self.applied_tags],
+            "thread_metadata": {
+                "archived": False,
+                "auto_archive_duration": self.auto_archive_duration,
+                "archive_timestamp": self.created_at,
+                "locked": False,
+                "create_timestamp": self.created_at,
+            },
+        }
 
 
 @dataclass(eq=False)
@@ -559,10 +715,48 @@ class FakeGuild:
     def everyone(self) -> FakeRole:
         return self.roles[self.id]
 
-    def add_channel(self, name: str, *, topic: str | None = None) -> FakeChannel:
-        channel = FakeChannel(new_snowflake(), name, self.id, 0, len(self.channels), topic)
+    def add_channel(
+        self,
+        name: str,
+        *,
+        topic: str | None = None,
+        type: int = ChannelType.TEXT,  # noqa: A002  (Discord's name for it)
+        tags: Iterable[str | Mapping[str, Any]] = (),
+        require_tag: bool = False,
+        default_reaction_emoji: str | None = None,
+    ) -> FakeChannel:
+        """A text (0), announcement (5) or forum (15) channel. A forum's ``tags`` are names or
+        ``{"name", "moderated", "emoji_name"}`` dicts (ids are made up: ``channel.tag(name)``);
+        ``require_tag`` sets the REQUIRE_TAG flag; ``default_reaction_emoji`` a unicode emoji."""
+        if type not in (ChannelType.TEXT, ChannelType.ANNOUNCEMENT, ChannelType.FORUM):
+            raise ValueError(f"the fake models channel types 0, 5 and 15, not {type}")
+        if (tags or require_tag or default_reaction_emoji) and type != ChannelType.FORUM:
+            raise ValueError("tags, require_tag and default_reaction_emoji are forum options")
+        position = len([c for c in self.channels.values() if not c.is_thread])
+        channel = FakeChannel(new_snowflake(), name, self.id, type, position, topic)
+        for tag in tags:
+            spec = {"name": tag} if isinstance(tag, str) else dict(tag)
+            channel.available_tags.append(
+                {
+                    "id": new_snowflake(),
+                    "name": spec["name"],
+                    "moderated": bool(spec.get("moderated", False)),
+                    "emoji_id": spec.get("emoji_id"),
+                    "emoji_name": spec.get("emoji_name"),
+                }
+            )
+        if require_tag:
+            channel.flags |= FORUM_REQUIRE_TAG
+        if default_reaction_emoji is not None:
+            channel.default_reaction_emoji = {
+                "emoji_id": None,
+                "emoji_name": default_reaction_emoji,
+            }
         self.channels[channel.id] = channel
         return channel
+
+    def threads(self) -> list[FakeChannel]:
+        return [c for c in self.channels.values() if c.is_thread]
 
     def add_role(self, name: str, permissions: int = 0, **kwargs: Any) -> FakeRole:
         role = FakeRole(new_snowflake(), name, permissions, len(self.roles), **kwargs)
@@ -603,6 +797,8 @@ class FakeGuild:
             return Perm.ALL
         if channel is None:
             return perms
+        if channel.is_thread and channel.parent_id in self.channels:
+            channel = self.channels[channel.parent_id]  # a thread has its parent's overwrites
         by_id = {o.id: o for o in channel.overwrites}
         everyone = by_id.get(self.id)
         if everyone is not None:
@@ -653,8 +849,10 @@ class FakeGuild:
             "roles": [r.to_dict() for r in self.roles.values()],
             "emojis": [],
             "stickers": [],
-            "channels": [c.to_dict(with_guild_id=False) for c in self.channels.values()],
-            "threads": [],
+            "channels": [
+                c.to_dict(with_guild_id=False) for c in self.channels.values() if not c.is_thread
+            ],
+            "threads": [c.to_dict() for c in self.channels.values() if c.is_thread],
             "members": [m.to_dict() for m in member_list],
             "member_count": len(self.members),
             "presences": [],
@@ -769,6 +967,20 @@ class ApiError(Exception):
         return data
 
 
+def _guess_type(filename: str, data: bytes) -> str:
+    """A content type from the bytes (PNG, JPEG, GIF, WebP) or the name, as Discord sniffs."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    guessed, _ = mimetypes.guess_type(filename)
+    return guessed or "application/octet-stream"
+
+
 def _json_response(data: Any, status: int = 200, headers: Mapping[str, str] | None = None):
     # Exactly "application/json": discord.py treats "application/json; charset=utf-8" as text.
     all_headers = {"Content-Type": "application/json"}
@@ -814,9 +1026,24 @@ def _embed_size(embed: Mapping[str, Any]) -> int:
     return size
 
 
-def validate_message(body: Mapping[str, Any]) -> dict[str, Any]:
-    """Discord's limits on a message body; returns the nested ``errors`` ({} if valid)."""
+def validate_message(
+    body: Mapping[str, Any], *, v2: bool | None = None, filenames: Iterable[str] | None = None
+) -> dict[str, Any]:
+    """Discord's limits on a message body; returns the nested ``errors`` ({} if valid).
+
+    ``v2``: validate as a Components V2 message (default: the body's IS_COMPONENTS_V2 flag).
+    ``filenames``: the files uploaded with it, which ``attachment://`` references must name
+    (None: not checked)."""
     errors: dict[str, Any] = {}
+    if v2 is None:
+        v2 = bool((body.get("flags") or 0) & MessageFlag.IS_COMPONENTS_V2)
+    if v2:
+        for key in _V2_LEGACY_FIELDS:
+            if body.get(key):  # null, "" and [] are "not used"
+                msg = f"The '{key}' field cannot be used when using MessageFlags.IS_COMPONENTS_V2"
+                _set_error(
+                    errors, [key], "MESSAGE_CANNOT_USE_LEGACY_FIELDS_WITH_COMPONENTS_V2", msg
+                )
     _check_len(errors, ["content"], body.get("content"), 2000)
     embeds = body.get("embeds") or []
     if len(embeds) > 10:
@@ -843,8 +1070,7 @@ def validate_message(body: Mapping[str, Any]) -> dict[str, Any]:
         msg = "Embed size exceeds maximum size of 6000"
         _set_error(errors, ["embeds"], "MAX_EMBED_SIZE_EXCEEDED", msg)
     components = body.get("components") or []
-    v2 = bool((body.get("flags") or 0) & MessageFlag.IS_COMPONENTS_V2)
-    _validate_components(errors, components, v2=v2)
+    _validate_components(errors, components, v2=v2, filenames=filenames)
     return errors
 
 
@@ -856,7 +1082,9 @@ def _has_content(body: Mapping[str, Any]) -> bool:
 _SELECT_TYPES = {3, 5, 6, 7, 8}
 
 
-def _validate_components(errors: dict, components: list, *, v2: bool) -> None:
+def _validate_components(
+    errors: dict, components: list, *, v2: bool, filenames: Iterable[str] | None = None
+) -> None:
     seen: set[str] = set()
 
     def check_interactive(path: list, comp: Mapping[str, Any]) -> None:
@@ -896,22 +1124,7 @@ def _validate_components(errors: dict, components: list, *, v2: bool) -> None:
                     _set_error(errors, [*path, key], "NUMBER_TYPE_MAX", msg)
 
     if v2:
-        count = 0
-
-        def walk(path: list, comps: list) -> None:
-            nonlocal count
-            for i, comp in enumerate(comps):
-                count += 1
-                check_interactive([*path, i], comp)
-                if comp.get("accessory"):
-                    count += 1
-                    check_interactive([*path, i, "accessory"], comp["accessory"])
-                walk([*path, i, "components"], comp.get("components") or [])
-
-        walk(["components"], components)
-        if count > 40:
-            msg = "Must be 40 or fewer in length."
-            _set_error(errors, ["components"], "BASE_TYPE_MAX_LENGTH", msg)
+        _validate_v2_layout(errors, components, check_interactive, filenames)
         return
 
     if len(components) > 5:
@@ -932,6 +1145,210 @@ def _validate_components(errors: dict, components: list, *, v2: bool) -> None:
             _set_error(errors, [*path, "components"], "COMPONENT_LAYOUT_WIDTH_EXCEEDED", msg)
         for j, comp in enumerate(children):
             check_interactive([*path, "components", j], comp)
+
+
+# Components V2 (message flag IS_COMPONENTS_V2): which component types may sit where.
+# action row, section, text display, media gallery, file, separator, container
+V2_TOP_LEVEL = {1, 9, 10, 12, 13, 14, 17}
+V2_IN_CONTAINER = {1, 9, 10, 12, 13, 14}
+V2_COMPONENT_LIMIT = 40  # every component, nested ones and accessories included
+V2_TEXT_LIMIT = 4000  # characters over all text displays of a message
+_V2_LEGACY_FIELDS = ("content", "embeds", "sticker_ids", "poll")
+
+
+def _type_choices(errors: dict, path: list, allowed: Iterable[int]) -> None:
+    choices = ", ".join(str(t) for t in sorted(allowed))
+    msg = f'Value of field "type" must be one of ({choices}).'
+    _set_error(errors, path, "UNION_TYPE_CHOICES", msg)
+
+
+def _check_bool(errors: dict, path: list, value: Any) -> None:
+    if value is not None and not isinstance(value, bool):
+        _set_error(errors, path, "BASE_TYPE_BOOLEAN", "Must be either true or false.")
+
+
+def _check_media(
+    errors: dict, path: list, media: Any, filenames: Iterable[str] | None, *, attachment_only=False
+) -> None:
+    """An unfurled media item: ``{"url": ...}``, http(s) or ``attachment://<uploaded name>``."""
+    if not isinstance(media, Mapping) or not media.get("url"):
+        _set_error(errors, [*path, "url"], "BASE_TYPE_REQUIRED", "This field is required")
+        return
+    url = media["url"]
+    if not isinstance(url, str):
+        _set_error(errors, [*path, "url"], "BASE_TYPE_STRING", "Must be a string.")
+        return
+    if url.startswith("attachment://"):
+        name = url[len("attachment://") :]
+        if filenames is not None and name not in set(filenames):
+            msg = f"Attachment {name!r} was not uploaded with this message"
+            _set_error(errors, [*path, "url"], "UNFURLED_MEDIA_ITEM_ATTACHMENT_NOT_FOUND", msg)
+    elif attachment_only:
+        msg = "File components only support attachment:// references"
+        _set_error(errors, [*path, "url"], "UNFURLED_MEDIA_ITEM_INVALID_PROTOCOL", msg)
+    elif not re.match(r"https?://[^\s/]+", url):
+        msg = "Scheme must be one of ('http', 'https', 'attachment')."
+        _set_error(errors, [*path, "url"], "URL_TYPE_INVALID_SCHEME", msg)
+    else:
+        _check_len(errors, [*path, "url"], url, 2048)
+
+
+def _validate_v2_layout(
+    errors: dict,
+    components: list,
+    check_interactive: Callable[[list, Mapping[str, Any]], None],
+    filenames: Iterable[str] | None,
+) -> None:
+    """Discord's rules for a message with the IS_COMPONENTS_V2 flag (see the module docstring)."""
+    count = 0
+    text = 0
+    ids: set[int] = set()
+    names = None if filenames is None else set(filenames)
+
+    def common(path: list, comp: Mapping[str, Any]) -> None:
+        nonlocal count
+        count += 1
+        cid = comp.get("id")
+        if cid is None or cid == 0:  # 0 is "empty": Discord assigns one
+            return
+        if not isinstance(cid, int) or isinstance(cid, bool) or not 0 < cid < 2**31:
+            msg = "int value should be between 0 and 2147483647."
+            _set_error(errors, [*path, "id"], "NUMBER_TYPE_MAX", msg)
+        elif cid in ids:
+            msg = "Component id must be unique within a message"
+            _set_error(errors, [*path, "id"], "COMPONENT_ID_DUPLICATED", msg)
+        ids.add(cid)
+
+    def button(path: list, comp: Mapping[str, Any]) -> None:
+        common(path, comp)
+        check_interactive(path, comp)
+
+    def action_row(path: list, row: Mapping[str, Any]) -> None:
+        common(path, row)
+        children = row.get("components") or []
+        if not children:
+            msg = "Must be between 1 and 5 in length."
+            _set_error(errors, [*path, "components"], "BASE_TYPE_BAD_LENGTH", msg)
+        selects = [c for c in children if c.get("type") in _SELECT_TYPES]
+        if len(children) > 5 or (selects and len(children) > 1):
+            msg = "The specified component exceeds the maximum width"
+            _set_error(errors, [*path, "components"], "COMPONENT_LAYOUT_WIDTH_EXCEEDED", msg)
+        for j, comp in enumerate(children):
+            cpath = [*path, "components", j]
+            if comp.get("type") != 2 and comp.get("type") not in _SELECT_TYPES:
+                _type_choices(errors, [*cpath, "type"], {2, *_SELECT_TYPES})
+                continue
+            button(cpath, comp)
+
+    def text_display(path: list, comp: Mapping[str, Any]) -> None:
+        nonlocal text
+        common(path, comp)
+        content = comp.get("content")
+        if not isinstance(content, str) or not content:
+            _set_error(errors, [*path, "content"], "BASE_TYPE_REQUIRED", "This field is required")
+        else:
+            text += len(content)
+
+    def section(path: list, comp: Mapping[str, Any]) -> None:
+        common(path, comp)
+        children = comp.get("components") or []
+        if not 1 <= len(children) <= 3:
+            msg = "Must be between 1 and 3 in length."
+            _set_error(errors, [*path, "components"], "BASE_TYPE_BAD_LENGTH", msg)
+        for j, child in enumerate(children):
+            if child.get("type") != 10:
+                _type_choices(errors, [*path, "components", j, "type"], {10})
+            else:
+                text_display([*path, "components", j], child)
+        accessory = comp.get("accessory")
+        apath = [*path, "accessory"]
+        if not isinstance(accessory, Mapping):
+            _set_error(errors, apath, "BASE_TYPE_REQUIRED", "This field is required")
+        elif accessory.get("type") == 2:
+            button(apath, accessory)
+        elif accessory.get("type") == 11:
+            common(apath, accessory)
+            _check_media(errors, [*apath, "media"], accessory.get("media"), names)
+            _check_len(errors, [*apath, "description"], accessory.get("description"), 1024)
+            _check_bool(errors, [*apath, "spoiler"], accessory.get("spoiler"))
+        else:
+            _type_choices(errors, [*apath, "type"], {2, 11})
+
+    def gallery(path: list, comp: Mapping[str, Any]) -> None:
+        common(path, comp)
+        items = comp.get("items") or []
+        if not 1 <= len(items) <= 10:
+            msg = "Must be between 1 and 10 in length."
+            _set_error(errors, [*path, "items"], "BASE_TYPE_BAD_LENGTH", msg)
+        for j, item in enumerate(items):
+            ipath = [*path, "items", j]
+            if not isinstance(item, Mapping):
+                _set_error(errors, ipath, "DICT_TYPE_CONVERT", "Only dictionaries may be used")
+                continue
+            _check_media(errors, [*ipath, "media"], item.get("media"), names)
+            _check_len(errors, [*ipath, "description"], item.get("description"), 1024)
+            _check_bool(errors, [*ipath, "spoiler"], item.get("spoiler"))
+
+    def file(path: list, comp: Mapping[str, Any]) -> None:
+        common(path, comp)
+        _check_media(errors, [*path, "file"], comp.get("file"), names, attachment_only=True)
+        _check_bool(errors, [*path, "spoiler"], comp.get("spoiler"))
+
+    def separator(path: list, comp: Mapping[str, Any]) -> None:
+        common(path, comp)
+        _check_bool(errors, [*path, "divider"], comp.get("divider"))
+        spacing = comp.get("spacing")
+        if spacing is not None and spacing not in (1, 2):
+            _set_error(
+                errors, [*path, "spacing"], "BASE_TYPE_CHOICES", "Value must be one of (1, 2)."
+            )
+
+    def container(path: list, comp: Mapping[str, Any]) -> None:
+        common(path, comp)
+        colour = comp.get("accent_color")
+        if colour is not None and (
+            not isinstance(colour, int) or isinstance(colour, bool) or not 0 <= colour <= 0xFFFFFF
+        ):
+            msg = "int value should be between 0 and 16777215."
+            _set_error(errors, [*path, "accent_color"], "NUMBER_TYPE_MAX", msg)
+        _check_bool(errors, [*path, "spoiler"], comp.get("spoiler"))
+        children = comp.get("components") or []
+        if not children:
+            msg = "Must be 1 or more in length."
+            _set_error(errors, [*path, "components"], "BASE_TYPE_MIN_LENGTH", msg)
+        for j, child in enumerate(children):
+            one(child, [*path, "components", j], V2_IN_CONTAINER)
+
+    handlers: dict[int, Callable[[list, Mapping[str, Any]], None]] = {
+        1: action_row,
+        9: section,
+        10: text_display,
+        12: gallery,
+        13: file,
+        14: separator,
+        17: container,
+    }
+
+    def one(comp: Any, path: list, allowed: set[int]) -> None:
+        if not isinstance(comp, Mapping):
+            _set_error(errors, path, "DICT_TYPE_CONVERT", "Only dictionaries may be used")
+            return
+        if comp.get("type") not in allowed:
+            _type_choices(errors, [*path, "type"], allowed)
+            return
+        handlers[comp["type"]](path, comp)
+
+    if not components:
+        msg = "Must be 1 or more in length."
+        _set_error(errors, ["components"], "BASE_TYPE_MIN_LENGTH", msg)
+    for i, comp in enumerate(components):
+        one(comp, ["components", i], V2_TOP_LEVEL)
+    if count > V2_COMPONENT_LIMIT:
+        msg = f"Must be {V2_COMPONENT_LIMIT} or fewer in length."
+        _set_error(errors, ["components"], "BASE_TYPE_MAX_LENGTH", msg)
+    if text > V2_TEXT_LIMIT:
+        msg = f"The text of all text displays must be {V2_TEXT_LIMIT} or fewer in length ({text})."
+        _set_error(errors, ["components"], "COMPONENTS_TEXT_LENGTH_EXCEEDED", msg)
 
 
 def validate_choices(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -1334,6 +1751,9 @@ class FakeDiscord:
         self._create_times: dict[int, list[float]] = {}  # channel -> loop times of POSTs
         self._channel_guild: dict[int, int] = {}  # channel id -> guild id (an index)
         self._message_owner: dict[int, int] = {}  # message id -> user id of the interaction
+        self._attachment_data: dict[int, bytes] = {}  # attachment id -> the uploaded bytes
+        self._forum_posts: dict[int, list[int]] = {}  # forum id -> thread ids, in order
+        self.crossposts: list[dict[str, Any]] = []  # {"channel_id", "message_id", "time"}
         self._nonces: dict[str, tuple[float, int]] = {}  # enforced nonce -> (time, message)
         self.nonce_window = 300.0  # seconds an enforced nonce stays unique
         self._by_token: dict[str, FakeInteraction] = {}
@@ -1371,6 +1791,7 @@ class FakeDiscord:
         app.router.add_get("/gateway", self._gateway_handler)
         app.router.add_get("/resume-gateway", self._gateway_handler)
         app.router.add_route("*", API_PREFIX + "/{tail:.*}", self._api_handler)
+        app.router.add_get("/attachments/{cid}/{aid}/{filename}", self._attachment_handler)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, 0)
@@ -1508,11 +1929,10 @@ class FakeDiscord:
         except ApiError:
             raise LookupError(f"channel {_id_of(channel)} does not exist (deleted?)") from None
 
-    async def add_channel(
-        self, guild: FakeGuild, name: str, *, topic: str | None = None
-    ) -> FakeChannel:
-        """``guild.add_channel()`` plus a CHANNEL_CREATE for the connected bot."""
-        channel = guild.add_channel(name, topic=topic)
+    async def add_channel(self, guild: FakeGuild, name: str, **options: Any) -> FakeChannel:
+        """``guild.add_channel()`` (same options: ``topic``, ``type``, ``tags``...) plus a
+        CHANNEL_CREATE for the connected bot."""
+        channel = guild.add_channel(name, **options)
         await self._dispatch("CHANNEL_CREATE", channel.to_dict(), intent=Intent.GUILDS)
         return channel
 
@@ -1520,7 +1940,8 @@ class FakeDiscord:
         """Send CHANNEL_UPDATE with the channel as it is now (after ``set_permissions()``, a
         rename...), so the bot's cache (``channel.permissions_for(guild.me)``) follows."""
         _, found = self._lookup_channel(channel)
-        await self._dispatch("CHANNEL_UPDATE", found.to_dict(), intent=Intent.GUILDS)
+        event = "THREAD_UPDATE" if found.is_thread else "CHANNEL_UPDATE"
+        await self._dispatch(event, found.to_dict(), intent=Intent.GUILDS)
 
     async def delete_channel(self, channel: Any) -> None:
         """Delete a channel: CHANNEL_DELETE to the bot; later requests to it get 404 code
@@ -1528,7 +1949,16 @@ class FakeDiscord:
         guild, found = self._lookup_channel(channel)
         del guild.channels[found.id]
         self._channel_guild.pop(found.id, None)
-        await self._dispatch("CHANNEL_DELETE", found.to_dict(), intent=Intent.GUILDS)
+        if found.is_thread:
+            data = {
+                "id": str(found.id),
+                "guild_id": str(guild.id),
+                "parent_id": str(found.parent_id),
+                "type": found.type,
+            }
+            await self._dispatch("THREAD_DELETE", data, intent=Intent.GUILDS)
+        else:
+            await self._dispatch("CHANNEL_DELETE", found.to_dict(), intent=Intent.GUILDS)
         self._changed()
 
     # ---- test-facing queries ------------------------------------------------------------------
@@ -1550,6 +1980,43 @@ class FakeDiscord:
         """Loop times of the messages created by ``POST /channels/{id}/messages`` in a
         channel, in order (interaction responses and followups are not included)."""
         return list(self._create_times.get(_id_of(channel), []))
+
+    def threads(self, forum: Any) -> list[dict[str, Any]]:
+        """The posts of a forum channel, oldest first: each the thread's channel object (type
+        11, ``applied_tags``...) with ``"message"``, its first message as it is now."""
+        posts = []
+        for thread_id in self._forum_posts.get(_id_of(forum), []):
+            guild = self.guilds.get(self._channel_guild.get(thread_id, 0))
+            thread = guild.channels.get(thread_id) if guild is not None else None
+            if thread is None:
+                continue
+            data = thread.to_dict()
+            starter = self._messages.get(thread_id)  # a forum post's first message has its id
+            data["message"] = copy.deepcopy(starter) if starter is not None else None
+            posts.append(data)
+        return posts
+
+    def attachment_bytes(self, message: Any, index: int = 0) -> bytes:
+        """The bytes uploaded for attachment ``index`` of a stored message (also served at
+        the attachment's ``url``, so ``await attachment.read()`` in discord.py works)."""
+        stored = self._messages.get(_id_of(message))
+        if stored is None:
+            raise LookupError(f"message {_id_of(message)} does not exist (deleted?)")
+        attachments = stored["attachments"]
+        if not 0 <= index < len(attachments):
+            raise LookupError(f"message {stored['id']} has {len(attachments)} attachment(s)")
+        data = self._attachment_data.get(int(attachments[index]["id"]))
+        if data is None:
+            raise LookupError("attachment bytes are not kept with FakeDiscord(record_bodies=False)")
+        return data
+
+    async def _attachment_handler(self, request: web.Request) -> web.StreamResponse:
+        aid = request.match_info["aid"]
+        data = self._attachment_data.get(int(aid)) if aid.isdigit() else None
+        if data is None:
+            raise web.HTTPNotFound()
+        filename = request.match_info["filename"]
+        return web.Response(body=data, content_type=_guess_type(filename, data))
 
     @property
     def rate_limited_count(self) -> int:
@@ -1819,6 +2286,13 @@ class FakeDiscord:
             ("GET", r"/channels/(?P<cid>\d+)/messages", self._get_history, True),
             ("POST", r"/channels/(?P<cid>\d+)/messages", self._post_message, True),
             ("POST", r"/channels/(?P<cid>\d+)/typing", self._typing, True),
+            ("POST", r"/channels/(?P<cid>\d+)/threads", self._start_thread, True),
+            (
+                "POST",
+                r"/channels/(?P<cid>\d+)/messages/(?P<mid>\d+)/crosspost",
+                self._crosspost,
+                True,
+            ),
             ("GET", r"/channels/(?P<cid>\d+)/messages/(?P<mid>\d+)", self._get_message, True),
             ("PATCH", r"/channels/(?P<cid>\d+)/messages/(?P<mid>\d+)", self._edit_message, True),
             (
@@ -2171,7 +2645,11 @@ class FakeDiscord:
 
     async def _post_message(self, ctx: _Ctx) -> web.Response:
         guild, channel = self._find_channel(int(ctx.params["cid"]))
-        self._require(guild, channel, Perm.VIEW_CHANNEL | Perm.SEND_MESSAGES)
+        if channel.type == ChannelType.FORUM:
+            raise ApiError(400, 40058, "Cannot send a message in a forum channel")
+        # In a thread Discord asks for SEND_MESSAGES_IN_THREADS (on the parent), not SEND_MESSAGES.
+        send = Perm.SEND_MESSAGES_IN_THREADS if channel.is_thread else Perm.SEND_MESSAGES
+        self._require(guild, channel, Perm.VIEW_CHANNEL | send)
         body = self._message_body(ctx, create=True)
         if ctx.files:
             self._require(guild, channel, Perm.ATTACH_FILES)
@@ -2191,14 +2669,129 @@ class FakeDiscord:
         if nonce is not None:
             self._nonces[str(nonce)] = (self._loop_time(), int(message["id"]))
         self._record_write("channel_create", ctx, message, body)
+        channel.last_message_id = int(message["id"])
+        if channel.is_thread:
+            channel.message_count += 1
         await self._dispatch_message("MESSAGE_CREATE", guild, message)
+        return _json_response(message)
+
+    async def _start_thread(self, ctx: _Ctx) -> web.Response:
+        """``POST /channels/{id}/threads``: a forum post (a public thread and its first
+        message). Threads in text channels (with or without a message) are not modelled:
+        400 code 50024."""
+        guild, forum = self._find_channel(int(ctx.params["cid"]))
+        self._require(guild, forum, Perm.VIEW_CHANNEL, 50001)
+        if forum.type != ChannelType.FORUM:
+            self._violation(
+                "unsupported_route",
+                "the fake models threads in forum channels only",
+                method=ctx.method,
+                path=ctx.path,
+            )
+            raise ApiError(400, 50024, "Cannot execute action on this channel type")
+        # Discord: "The current user must have the SEND_MESSAGES permission
+        # (CREATE_PUBLIC_THREADS is ignored)" ("Create Posts" in the client).
+        self._require(guild, forum, Perm.SEND_MESSAGES)
+        body = ctx.body if isinstance(ctx.body, dict) else {}
+        errors: dict[str, Any] = {}
+        _check_len(errors, ["name"], body.get("name"), 100, minimum=1)
+        if not body.get("name"):
+            _set_error(errors, ["name"], "BASE_TYPE_REQUIRED", "This field is required")
+        archive = body.get("auto_archive_duration")
+        if archive is not None and archive not in (60, 1440, 4320, 10080):
+            msg = "Value must be one of (60, 1440, 4320, 10080)."
+            _set_error(errors, ["auto_archive_duration"], "BASE_TYPE_CHOICES", msg)
+        slowmode = body.get("rate_limit_per_user")
+        if slowmode is not None and not (isinstance(slowmode, int) and 0 <= slowmode <= 21600):
+            msg = "int value should be between 0 and 21600."
+            _set_error(errors, ["rate_limit_per_user"], "NUMBER_TYPE_MAX", msg)
+        tag_ids = {t["id"] for t in forum.available_tags}
+        applied = body.get("applied_tags") or []
+        if len(applied) > 5:
+            msg = "Must be 5 or fewer in length."
+            _set_error(errors, ["applied_tags"], "BASE_TYPE_MAX_LENGTH", msg)
+        for i, tag in enumerate(applied):
+            if not str(tag).isdigit() or int(tag) not in tag_ids:
+                msg = f"Tag {tag} is not one of the forum's tags"
+                _set_error(errors, ["applied_tags", i], "FORUM_TAG_UNKNOWN", msg)
+        if not isinstance(body.get("message"), dict):
+            _set_error(errors, ["message"], "BASE_TYPE_REQUIRED", "This field is required")
+        if errors:
+            self._violation(
+                "invalid_body",
+                f"forum post breaks Discord's rules: {json.dumps(errors)}",
+                method=ctx.method,
+                path=ctx.path,
+                details=errors,
+            )
+            raise ApiError(400, 50035, "Invalid Form Body", errors)
+        if forum.flags & FORUM_REQUIRE_TAG and not applied:
+            raise ApiError(400, 40067, "A tag is required to create a forum post in this channel")
+        message_body = self._message_body(ctx, create=True, data=body["message"], where=["message"])
+        if ctx.files:
+            self._require(guild, forum, Perm.ATTACH_FILES)
+
+        thread = FakeChannel(
+            new_snowflake(),
+            body["name"],
+            guild.id,
+            ChannelType.PUBLIC_THREAD,
+            parent_id=forum.id,
+            owner_id=self.bot_user.id,
+            applied_tags=[int(t) for t in applied],
+            auto_archive_duration=archive or 1440,
+            rate_limit_per_user=slowmode or 0,
+        )
+        guild.channels[thread.id] = thread
+        self._channel_guild[thread.id] = guild.id
+        self._forum_posts.setdefault(forum.id, []).append(thread.id)
+        flags = (message_body.get("flags") or 0) & ~MessageFlag.EPHEMERAL
+        message = self._create_message(
+            thread, message_body, ctx.files, flags=flags, message_id=thread.id
+        )
+        thread.message_count = 1
+        thread.last_message_id = forum.last_message_id = thread.id
+        self._record_write("forum_post", ctx, message, message_body)
+        created = thread.to_dict()
+        member = {
+            "id": str(thread.id),
+            "user_id": str(self.bot_user.id),
+            "join_timestamp": thread.created_at,
+            "flags": 1,
+        }
+        await self._dispatch(
+            "THREAD_CREATE",
+            {**created, "newly_created": True, "member": member},
+            intent=Intent.GUILDS,
+        )
+        await self._dispatch_message("MESSAGE_CREATE", guild, message)
+        self._changed()
+        return _json_response({**created, "member": member, "message": message})
+
+    async def _crosspost(self, ctx: _Ctx) -> web.Response:
+        """Publish a message of an announcement channel to the channels following it."""
+        guild, channel, message = self._channel_message(ctx)
+        if channel.type != ChannelType.ANNOUNCEMENT:
+            raise ApiError(400, 50024, "Cannot execute action on this channel type")
+        needed = Perm.VIEW_CHANNEL | Perm.SEND_MESSAGES
+        if int(message["author"]["id"]) != self.bot_user.id:
+            needed |= Perm.MANAGE_MESSAGES
+        self._require(guild, channel, needed)
+        if message["flags"] & MessageFlag.CROSSPOSTED:
+            raise ApiError(400, 40033, "This message has already been crossposted")
+        message["flags"] |= MessageFlag.CROSSPOSTED
+        self.crossposts.append(
+            {"channel_id": channel.id, "message_id": int(message["id"]), "time": self._loop_time()}
+        )
+        await self._dispatch_message("MESSAGE_UPDATE", guild, message)
+        self._changed()
         return _json_response(message)
 
     async def _edit_message(self, ctx: _Ctx) -> web.Response:
         guild, channel, message = self._channel_message(ctx)
         if int(message["author"]["id"]) != self.bot_user.id:
             raise ApiError(403, 50005, "Cannot edit a message authored by another user")
-        body = self._message_body(ctx, create=False)
+        body = self._message_body(ctx, create=False, existing=message)
         self._apply_edit(message, body, ctx.files)
         self._record_write("channel_edit", ctx, message, body)
         await self._dispatch_message("MESSAGE_UPDATE", guild, message)
@@ -2224,7 +2817,8 @@ class FakeDiscord:
         guild = self.guilds.get(int(ctx.params["gid"]))
         if guild is None:
             raise ApiError(404, 10004, "Unknown Guild")
-        return _json_response([c.to_dict() for c in guild.channels.values()])
+        channels = [c.to_dict() for c in guild.channels.values() if not c.is_thread]
+        return _json_response(channels)
 
     async def _get_member(self, ctx: _Ctx) -> web.Response:
         guild = self.guilds.get(int(ctx.params["gid"]))
@@ -2237,8 +2831,20 @@ class FakeDiscord:
 
     # ---- messages -------------------------------------------------------------------------------
 
-    def _message_body(self, ctx: _Ctx, *, create: bool, data: Any = None) -> dict[str, Any]:
+    def _message_body(
+        self,
+        ctx: _Ctx,
+        *,
+        create: bool,
+        data: Any = None,
+        existing: dict[str, Any] | None = None,
+        where: Iterable[str] = (),
+    ) -> dict[str, Any]:
+        """The validated message body of a request (``data``: the callback's ``data``, or a
+        forum post's ``message``; ``where``: the keys above it in error paths). ``existing``:
+        the message an edit changes (the IS_COMPONENTS_V2 rules of edits need it)."""
         body = ctx.body if data is None else data
+        where = list(where) or (["data"] if data is not None else [])
         if body is None:
             body = {}
         if not isinstance(body, dict):
@@ -2249,9 +2855,32 @@ class FakeDiscord:
         for f in ctx.files:
             if len(f["data"]) > self.attachment_size_limit:
                 raise ApiError(413, 40005, "Request entity too large")
-        errors = validate_message(body)
+        filenames = self._upload_names(body, ctx.files)
+        v2_flag = MessageFlag.IS_COMPONENTS_V2
+        errors = {}
+        if existing is not None and (
+            existing["flags"] & v2_flag or (body.get("flags") or 0) & v2_flag
+        ):
+            # Edits of a V2 message, or of a legacy one into V2: Discord checks the message as it
+            # would be after the edit. The flag cannot be removed again (it "can only be set").
+            flags = body.get("flags")
+            if existing["flags"] & v2_flag and flags is not None and not flags & v2_flag:
+                msg = "The IS_COMPONENTS_V2 flag cannot be removed from a message"
+                _set_error(errors, ["flags"], "MESSAGE_CANNOT_REMOVE_COMPONENTS_V2_FLAG", msg)
+            merged = {
+                key: body[key] if key in body else existing.get(key)
+                for key in ("content", "embeds", "components")
+            }
+            merged["sticker_ids"] = body.get("sticker_ids")
+            merged["poll"] = body.get("poll")
+            kept = {a["filename"] for a in existing.get("attachments") or []}
+            for key, value in validate_message(
+                merged, v2=True, filenames=[*filenames, *kept]
+            ).items():
+                errors.setdefault(key, value)
+        else:
+            errors = validate_message(body, filenames=filenames)
         if errors:
-            where = ["data"] if data is not None else []
             nested = errors
             for key in reversed(where):
                 nested = {key: nested}
@@ -2269,6 +2898,14 @@ class FakeDiscord:
             )
             raise ApiError(400, 50006, "Cannot send an empty message")
         return body
+
+    @staticmethod
+    def _upload_names(body: Mapping[str, Any], files: list[dict]) -> list[str]:
+        """The filenames of a request's uploads (``attachments[].filename`` renames them)."""
+        described = {str(a.get("id")): a for a in body.get("attachments") or []}
+        return [
+            described.get(str(i), {}).get("filename") or f["filename"] for i, f in enumerate(files)
+        ]
 
     def _record_write(self, kind: str, ctx: _Ctx, message: dict | None, body: dict) -> None:
         # The body is the request's parsed JSON, owned by the fake and never changed in place
@@ -2293,6 +2930,9 @@ class FakeDiscord:
             meta = described.get(str(index), {})
             filename = meta.get("filename") or f["filename"]
             url = f"{self.url}/attachments/{channel_id}/{attachment_id}/{filename}"
+            content_type = f["content_type"]
+            if content_type in (None, "application/octet-stream"):  # discord.py sends this one
+                content_type = _guess_type(filename, f["data"])
             result.append(
                 {
                     "id": str(attachment_id),
@@ -2301,10 +2941,54 @@ class FakeDiscord:
                     "size": len(f["data"]),
                     "url": url,
                     "proxy_url": url,
-                    "content_type": f["content_type"],
+                    "content_type": content_type,
                 }
             )
+            if self.record_bodies:
+                self._attachment_data[attachment_id] = f["data"]
         return result
+
+    def _stored_components(
+        self, components: list, attachments: list[dict], *, v2: bool
+    ) -> list[dict[str, Any]]:
+        """What Discord keeps of a message's components: for V2 messages, ``attachment://``
+        media resolved to the uploaded file (url, proxy_url, attachment_id, content_type; a
+        File component also gets ``name`` and ``size``) and an ``id`` for every component
+        that has none (sequential, skipping the ids given)."""
+        stored = copy.deepcopy(components or [])
+        if not v2:
+            return stored
+        by_name = {a["filename"]: a for a in attachments}
+
+        def resolve(media: Any) -> dict | None:
+            if not isinstance(media, dict) or not str(media.get("url", "")).startswith(
+                "attachment://"
+            ):
+                return None
+            found = by_name.get(media["url"][len("attachment://") :])
+            if found is None:
+                return None
+            media.update(
+                url=found["url"],
+                proxy_url=found["proxy_url"],
+                attachment_id=found["id"],
+                content_type=found["content_type"],
+            )
+            return found
+
+        everything = list(self._walk_components(stored))
+        taken = {c["id"] for c in everything if isinstance(c.get("id"), int) and c["id"]}
+        next_id = itertools.count(1)
+        for comp in everything:
+            if not comp.get("id"):
+                comp["id"] = next(i for i in next_id if i not in taken)
+            resolve(comp.get("media"))
+            for item in comp.get("items") or []:
+                resolve(item.get("media"))
+            found = resolve(comp.get("file"))
+            if found is not None:
+                comp["name"], comp["size"] = found["filename"], found["size"]
+        return stored
 
     def _create_message(
         self,
@@ -2315,8 +2999,11 @@ class FakeDiscord:
         mtype: int = 0,
         flags: int = 0,
         interaction: FakeInteraction | None = None,
+        message_id: int | None = None,
     ) -> dict[str, Any]:
-        message_id = new_snowflake()
+        message_id = message_id or new_snowflake()
+        attachments = self._attachments(channel.id, body, list(files))
+        v2 = bool(flags & MessageFlag.IS_COMPONENTS_V2)
         message: dict[str, Any] = {
             "id": str(message_id),
             "channel_id": str(channel.id),
@@ -2328,13 +3015,13 @@ class FakeDiscord:
             "mention_everyone": False,
             "mentions": [],
             "mention_roles": [],
-            "attachments": self._attachments(channel.id, body, list(files)),
+            "attachments": attachments,
             "embeds": [{"type": "rich", **e} for e in body.get("embeds") or []],
             "reactions": [],
             "pinned": False,
             "type": mtype,
             "flags": flags & (MessageFlag.SETTABLE | MessageFlag.LOADING),
-            "components": copy.deepcopy(body.get("components") or []),
+            "components": self._stored_components(body.get("components"), attachments, v2=v2),
         }
         if body.get("nonce") is not None:
             message["nonce"] = body["nonce"]
@@ -2365,17 +3052,24 @@ class FakeDiscord:
             message["content"] = body["content"] or ""
         if "embeds" in body:
             message["embeds"] = [{"type": "rich", **e} for e in body["embeds"] or []]
-        if "components" in body:
-            message["components"] = copy.deepcopy(body["components"] or [])
         if "flags" in body and body["flags"] is not None:
-            keep = message["flags"] & (MessageFlag.EPHEMERAL | MessageFlag.IS_COMPONENTS_V2)
+            keep = message["flags"] & (
+                MessageFlag.EPHEMERAL | MessageFlag.IS_COMPONENTS_V2 | MessageFlag.CROSSPOSTED
+            )
             settable = MessageFlag.SUPPRESS_EMBEDS | MessageFlag.IS_COMPONENTS_V2
             message["flags"] = keep | (body["flags"] & settable)
+        new_attachments: list[dict] = []
         if "attachments" in body or files:
             kept_ids = {str(a.get("id")) for a in body.get("attachments") or []}
             kept = [a for a in message["attachments"] if a["id"] in kept_ids]
             channel_id = int(message["channel_id"])
-            message["attachments"] = kept + self._attachments(channel_id, body, files)
+            new_attachments = self._attachments(channel_id, body, files)
+            message["attachments"] = kept + new_attachments
+        if "components" in body:
+            v2 = bool(message["flags"] & MessageFlag.IS_COMPONENTS_V2)
+            message["components"] = self._stored_components(
+                body["components"], message["attachments"], v2=v2
+            )
         message["flags"] &= ~MessageFlag.LOADING
         if not was_loading:
             message["edited_timestamp"] = _now_iso()
@@ -2450,7 +3144,8 @@ class FakeDiscord:
                 self._violation("invalid_body", msg, details=errors, **common)
                 raise ApiError(400, 50035, "Invalid Form Body", {"data": errors})
         elif ctype in (4, 7):
-            self._message_body(ctx, create=ctype == 4, data=data)
+            source = self._messages.get(itx.source_message_id or 0) if ctype == 7 else None
+            self._message_body(ctx, create=ctype == 4, data=data, existing=source)
 
         itx.ack = copy.deepcopy(body)
         itx.ack_time = now
@@ -2539,7 +3234,7 @@ class FakeDiscord:
     async def _webhook_edit(self, ctx: _Ctx) -> web.Response:
         itx = self._webhook_interaction(ctx, needs_ack=True)
         message = self._webhook_message(ctx, itx)
-        body = self._message_body(ctx, create=False)
+        body = self._message_body(ctx, create=False, existing=message)
         self._apply_edit(message, body, ctx.files)
         self._record_write("webhook_edit", ctx, message, body)
         await self._dispatch_message("MESSAGE_UPDATE", itx.guild, message)
@@ -2563,8 +3258,11 @@ class FakeDiscord:
             and original["flags"] & MessageFlag.LOADING
         ):
             # The first followup after a "thinking" defer replaces the loading message (it
-            # keeps the defer's ephemerality), as Discord does.
-            self._apply_edit(original, {k: v for k, v in body.items() if k != "flags"}, ctx.files)
+            # keeps the defer's ephemerality), as Discord does; a V2 followup makes it V2.
+            kept = (body.get("flags") or 0) & (
+                MessageFlag.IS_COMPONENTS_V2 | MessageFlag.SUPPRESS_EMBEDS
+            )
+            self._apply_edit(original, {**body, "flags": kept}, ctx.files)
             message = original
             event = "MESSAGE_UPDATE"
         else:
