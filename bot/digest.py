@@ -791,7 +791,7 @@ class DigestPoster:
 
         Returns how many messages were edited. A deleted message or a lost permission stops
         the edits of that message only; nothing is retried in a loop. One refresh at a time:
-        an ingest round and a batch of summaries may both ask for one.
+        an ingest round and the summaries service may both ask for one.
         """
         async with self._refreshing:
             by_channel: dict[int, list[Post]] = {}

@@ -131,7 +131,7 @@ class DigestJobs:
 
     async def refresh_cards(self, now: datetime | None = None) -> None:
         """Edit the live digests' cards whose counts or summaries changed (after an ingest
-        round, and after the summaries of a batch were written)."""
+        round, and when the summaries service has written some)."""
         try:
             edited = await self.poster.refresh(now or self.clock())
         except Exception:

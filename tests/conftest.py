@@ -5,6 +5,7 @@ from __future__ import annotations
 import discord
 import httpx
 import pytest
+from fake_openai import FakeOpenAI
 from http_fixture_server import FixtureServer
 
 
@@ -21,6 +22,20 @@ async def http():
     # Plain HTTP on loopback: verify=False only skips loading CA certificates, which is slow.
     async with httpx.AsyncClient(timeout=0.3, verify=False) as client:
         yield client
+
+
+@pytest.fixture
+async def http_client():
+    """An httpx client for the loopback servers, with a 2 s timeout (a model's answer)."""
+    async with httpx.AsyncClient(timeout=2.0, verify=False) as client:
+        yield client
+
+
+@pytest.fixture
+async def fake():
+    """The fake OpenAI-compatible model server (tests/fake_openai.py), answering a script."""
+    async with FakeOpenAI() as running:
+        yield running
 
 
 @pytest.fixture

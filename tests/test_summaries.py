@@ -73,19 +73,6 @@ def make_paper(number: int = 1, **changes: object) -> Paper:
     return Paper(**values)  # type: ignore[arg-type]
 
 
-@pytest.fixture
-async def fake():
-    async with FakeOpenAI() as running:
-        yield running
-
-
-@pytest.fixture
-async def http_client():
-    # Plain HTTP on loopback: verify=False only skips loading CA certificates, which is slow.
-    async with httpx.AsyncClient(verify=False) as client:
-        yield client
-
-
 def provider_for(fake: FakeOpenAI, http: httpx.AsyncClient, **options: object) -> OpenAIProvider:
     values: dict[str, object] = {
         "base_url": fake.url,

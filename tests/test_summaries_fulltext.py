@@ -9,9 +9,8 @@ import asyncio
 import logging
 from datetime import UTC, datetime
 
-import httpx
 import pytest
-from fake_openai import Answer, FakeOpenAI
+from fake_openai import Answer
 from http_fixture_server import Reply
 
 from bot.config import Settings
@@ -74,31 +73,18 @@ def make_paper(**changes: object) -> Paper:
     return Paper(**values)  # type: ignore[arg-type]
 
 
-@pytest.fixture
-async def fake():
-    async with FakeOpenAI() as running:
-        yield running
-
-
-@pytest.fixture
-async def client():
-    # Plain HTTP on loopback: verify=False only skips loading CA certificates, which is slow.
-    async with httpx.AsyncClient(verify=False, timeout=2.0) as http:
-        yield http
-
-
 def markdown_route(server, *replies: Reply):
     return server.add(MD_PATH, *(replies or (Reply.text(MARKDOWN, content_type="text/markdown"),)))
 
 
-def provider_for(fake, client, fulltext=None, **options: object) -> OpenAIProvider:
+def provider_for(fake, http_client, fulltext=None, **options: object) -> OpenAIProvider:
     values: dict[str, object] = {
         "base_url": fake.url,
         "model": "test-model",
         "api_key": "k",
         "timeout": 2.0,
         "max_retries": 0,
-        "http": client,
+        "http": http_client,
         "fulltext": fulltext,
     }
     values.update(options)
@@ -118,11 +104,11 @@ def paper_block(request) -> str:
 
 
 async def test_the_request_carries_the_start_of_the_text_and_not_past_the_budget(
-    server, client, fake
+    server, http_client, fake
 ):
     markdown_route(server)
     fake.script(Answer.bullets(EN))
-    provider = provider_for(fake, client, FullText(client, server.url, 120, timeout=1.0))
+    provider = provider_for(fake, http_client, FullText(http_client, server.url, 120, timeout=1.0))
     result = await provider.summarize(make_paper(), "en", 3)
     assert not result.is_fallback, result.detail
     block = paper_block(fake.completions[0])
@@ -137,10 +123,12 @@ async def test_the_request_carries_the_start_of_the_text_and_not_past_the_budget
     assert block.count(ABSTRACT) == 1 and block.count(TITLE) == 1
 
 
-async def test_references_images_and_html_are_not_sent_even_with_room(server, client, fake):
+async def test_references_images_and_html_are_not_sent_even_with_room(server, http_client, fake):
     markdown_route(server)
     fake.script(Answer.bullets(EN))
-    provider = provider_for(fake, client, FullText(client, server.url, 100_000, timeout=1.0))
+    provider = provider_for(
+        fake, http_client, FullText(http_client, server.url, 100_000, timeout=1.0)
+    )
     await provider.summarize(make_paper(), "en", 3)
     block = paper_block(fake.completions[0])
     assert "On the hidden set Lumen-7B scores 777 points." in block  # all of the body fits
@@ -148,23 +136,23 @@ async def test_references_images_and_html_are_not_sent_even_with_room(server, cl
     assert "31337" not in block and "References" not in block and "An old paper" not in block
 
 
-async def test_a_number_only_in_the_full_text_is_accepted(server, client, fake):
+async def test_a_number_only_in_the_full_text_is_accepted(server, http_client, fake):
     markdown_route(server)
     fake.script(Answer.bullets([*EN, FROM_TEXT]))
-    provider = provider_for(fake, client, FullText(client, server.url, 120, timeout=1.0))
+    provider = provider_for(fake, http_client, FullText(http_client, server.url, 120, timeout=1.0))
     result = await provider.summarize(make_paper(), "en", 4)
     assert not result.is_fallback, result.detail
     assert FROM_TEXT in result.bullets
     # Without the full text the same answer is refused: 4,096 and 21 are not in the abstract.
-    abstract_only = provider_for(fake, client)
+    abstract_only = provider_for(fake, http_client)
     refused = await abstract_only.summarize(make_paper(), "en", 4)
     assert refused.is_fallback and "4096" in (refused.detail or "")
 
 
-async def test_a_number_past_the_budget_or_in_neither_is_refused(server, client, fake):
+async def test_a_number_past_the_budget_or_in_neither_is_refused(server, http_client, fake):
     markdown_route(server)
     fake.script(Answer.bullets([*EN, PAST_BUDGET]), Answer.bullets([*EN, NOWHERE]))
-    provider = provider_for(fake, client, FullText(client, server.url, 120, timeout=1.0))
+    provider = provider_for(fake, http_client, FullText(http_client, server.url, 120, timeout=1.0))
     result = await provider.summarize(make_paper(), "en", 4)
     assert result.is_fallback
     assert result.fallback_reason == "the answer failed the checks"
@@ -177,11 +165,11 @@ async def test_a_number_past_the_budget_or_in_neither_is_refused(server, client,
 # --- no markdown: the abstract alone -------------------------------------------------------------
 
 
-async def test_a_paper_without_markdown_gets_the_abstract_alone(server, client, fake, caplog):
+async def test_a_paper_without_markdown_gets_the_abstract_alone(server, http_client, fake, caplog):
     # No route: the fixture server answers 404, as Hugging Face does for a paper it lacks.
     fake.script(Answer.bullets(EN))
-    fulltext = FullText(client, server.url, 3000, timeout=1.0)
-    provider = provider_for(fake, client, fulltext)
+    fulltext = FullText(http_client, server.url, 3000, timeout=1.0)
+    provider = provider_for(fake, http_client, fulltext)
     with caplog.at_level(logging.INFO, logger="bot.summaries.fulltext"):
         result = await provider.summarize(make_paper(), "en", 3)
         again = await provider.summarize(make_paper(), "de", 3)
@@ -212,12 +200,12 @@ async def test_a_paper_without_markdown_gets_the_abstract_alone(server, client, 
          "nothing-left"],
 )  # fmt: skip
 async def test_a_failed_or_unusable_markdown_means_the_abstract_alone(
-    server, client, fake, reply, caplog
+    server, http_client, fake, reply, caplog
 ):
     markdown_route(server, reply)
     fake.script(Answer.bullets(EN))
-    fulltext = FullText(client, server.url, 3000, timeout=0.5)
-    provider = provider_for(fake, client, fulltext)
+    fulltext = FullText(http_client, server.url, 3000, timeout=0.5)
+    provider = provider_for(fake, http_client, fulltext)
     started = asyncio.get_running_loop().time()
     with caplog.at_level(logging.INFO):
         result = await provider.summarize(make_paper(), "en", 3)
@@ -231,11 +219,11 @@ async def test_a_failed_or_unusable_markdown_means_the_abstract_alone(
 # --- fetching once, and never for the abstract source --------------------------------------------
 
 
-async def test_three_languages_make_one_fetch(server, client, fake):
+async def test_three_languages_make_one_fetch(server, http_client, fake):
     markdown_route(server, Reply.text(MARKDOWN, content_type="text/markdown").with_delay(0.2))
     fake.script(Answer.bullets(EN))
-    fulltext = FullText(client, server.url, 120, timeout=2.0)
-    provider = provider_for(fake, client, fulltext, concurrency=3)
+    fulltext = FullText(http_client, server.url, 120, timeout=2.0)
+    provider = provider_for(fake, http_client, fulltext, concurrency=3)
     results = await asyncio.gather(
         *(provider.summarize(make_paper(), language, 3) for language in ("en", "de", "fr"))
     )
@@ -247,9 +235,11 @@ async def test_three_languages_make_one_fetch(server, client, fake):
 
 
 @pytest.mark.parametrize("failure", [Reply.error(503), Reply.timeout(5)], ids=["503", "timeout"])
-async def test_a_passing_failure_is_tried_again_and_a_missing_page_is_not(server, client, failure):
+async def test_a_passing_failure_is_tried_again_and_a_missing_page_is_not(
+    server, http_client, failure
+):
     markdown_route(server, failure, Reply.text(MARKDOWN, content_type="text/markdown"))
-    fulltext = FullText(client, server.url, 120, timeout=0.5)
+    fulltext = FullText(http_client, server.url, 120, timeout=0.5)
     assert await fulltext(make_paper()) is None  # the abstract alone this time
     assert "4,096 GPUs" in (await fulltext(make_paper()) or "")  # asked again: it is back
     assert fulltext.fetches == 2
@@ -258,48 +248,48 @@ async def test_a_passing_failure_is_tried_again_and_a_missing_page_is_not(server
     assert fulltext.fetches == 3
 
 
-async def test_a_page_that_is_not_markdown_is_remembered(server, client):
+async def test_a_page_that_is_not_markdown_is_remembered(server, http_client):
     markdown_route(server, Reply.text("<!DOCTYPE html><html>Sign in</html>", 200, "text/html"))
-    fulltext = FullText(client, server.url, 120, timeout=0.5)
+    fulltext = FullText(http_client, server.url, 120, timeout=0.5)
     assert await fulltext(make_paper()) is None and await fulltext(make_paper()) is None
     assert fulltext.fetches == 1
 
 
-async def test_only_the_start_of_a_long_page_is_read(server, client):
+async def test_only_the_start_of_a_long_page_is_read(server, http_client):
     pictures = "![figure](https://example.org/figure.png)\n\n" * 3000  # about 130 KB
     late = "A sentence that comes after more than 96 KB of pictures."
     markdown_route(server, Reply.text(pictures + late, content_type="text/markdown"))
-    fulltext = FullText(client, server.url, 3000, timeout=2.0)  # reads 96 KB (32 a token)
+    fulltext = FullText(http_client, server.url, 3000, timeout=2.0)  # reads 96 KB (32 a token)
     assert await fulltext(make_paper()) is None  # what was read held nothing to use
 
 
-async def test_the_cache_is_bounded(server, client):
+async def test_the_cache_is_bounded(server, http_client):
     for n in (1, 2, 3):
         server.add(f"/papers/2401.0000{n}.md", Reply.text(f"Text {n}.", 200, "text/markdown"))
-    fulltext = FullText(client, server.url, 100, timeout=1.0, cache_size=2)
+    fulltext = FullText(http_client, server.url, 100, timeout=1.0, cache_size=2)
     papers = [make_paper(id=f"2401.0000{n}") for n in (1, 2, 3)]
     assert [await fulltext(p) for p in papers] == ["Text 1.", "Text 2.", "Text 3."]
     assert await fulltext(papers[2]) == "Text 3." and fulltext.fetches == 3
     assert await fulltext(papers[0]) == "Text 1." and fulltext.fetches == 4  # was dropped
 
 
-async def test_the_abstract_source_never_fetches(server, client, fake):
+async def test_the_abstract_source_never_fetches(server, http_client, fake):
     markdown_route(server)
     fake.script(Answer.bullets(EN))
     settings = Settings(llm_base_url=fake.url, llm_model="m", hf_api_base=server.url)
     assert settings.summary_source == "abstract"
-    provider = make_provider(settings, client)
+    provider = make_provider(settings, http_client)
     for language in ("en", "de", "fr"):
         assert not (await provider.summarize(make_paper(), language, 3)).is_fallback
     assert server.requests == []
     assert all("Paper text" not in user_message(r) for r in fake.completions)
     # The hf provider asks nothing either, whatever SUMMARY_SOURCE says.
-    hf = make_provider(Settings(summary_provider="hf", summary_source="fulltext"), client)
+    hf = make_provider(Settings(summary_provider="hf", summary_source="fulltext"), http_client)
     await hf.summarize(make_paper(), "en", 3)
     assert server.requests == []
 
 
-async def test_make_provider_fetches_with_the_fulltext_source(server, client, fake):
+async def test_make_provider_fetches_with_the_fulltext_source(server, http_client, fake):
     markdown_route(server)
     fake.script(Answer.bullets([*EN, FROM_TEXT]))
     settings = Settings(
@@ -309,13 +299,13 @@ async def test_make_provider_fetches_with_the_fulltext_source(server, client, fa
         summary_source="fulltext",
         summary_fulltext_tokens=120,
     )
-    provider = make_provider(settings, client)
+    provider = make_provider(settings, http_client)
     result = await provider.summarize(make_paper(), "en", 4)
     assert not result.is_fallback, result.detail
     assert len(server.requests_to(MD_PATH)) == 1
     assert "777" not in paper_block(fake.completions[0])
     await provider.aclose()  # type: ignore[attr-defined]
-    assert not client.is_closed  # the client handed in is the caller's
+    assert not http_client.is_closed  # the http_client handed in is the caller's
 
 
 async def test_without_a_client_the_full_text_has_its_own_and_closes_it(server, fake):
@@ -330,12 +320,12 @@ async def test_without_a_client_the_full_text_has_its_own_and_closes_it(server, 
 
 
 async def test_the_stored_source_differs_between_abstract_and_fulltext(
-    tmp_path, server, client, fake
+    tmp_path, server, http_client, fake
 ):
     markdown_route(server)
     fake.script(Answer.bullets(EN))
-    by_abstract = provider_for(fake, client)
-    by_text = provider_for(fake, client, FullText(client, server.url, 120, timeout=1.0))
+    by_abstract = provider_for(fake, http_client)
+    by_text = provider_for(fake, http_client, FullText(http_client, server.url, 120, timeout=1.0))
     abstract_source, text_source = provider_source(by_abstract), provider_source(by_text)
     assert abstract_source == "model:test-model:p1"
     assert text_source == "model:test-model+fulltext:p1"
@@ -353,7 +343,7 @@ async def test_the_stored_source_differs_between_abstract_and_fulltext(
 
 
 async def test_an_injected_instruction_in_the_markdown_does_not_ping(
-    tmp_path, server, client, fake
+    tmp_path, server, http_client, fake
 ):
     injected = (
         "Lumen is trained on 4,096 GPUs.\n\n"
@@ -365,7 +355,7 @@ async def test_an_injected_instruction_in_the_markdown_does_not_ping(
         Answer.bullets([f"@everyone {EN[0]}", EN[1], EN[2]]),
         Answer.bullets([*EN, FROM_TEXT.replace(" for 21 days", "")]),
     )
-    provider = provider_for(fake, client, FullText(client, server.url, 3000, timeout=1.0))
+    provider = provider_for(fake, http_client, FullText(http_client, server.url, 3000, timeout=1.0))
     source = provider_source(provider)
     assert source is not None
     now = datetime(2026, 1, 5, tzinfo=UTC)
