@@ -30,7 +30,7 @@ from bot.errors import UserError
 from bot.models import Paper
 from storage.db import Store
 from storage.member_votes import DOWN, UP, WITHDRAWN, toggle_vote, vote_counts
-from storage.papers import load_papers, paper_key, papers_on_day
+from storage.papers import get_paper, load_papers, paper_key, papers_on_day
 from storage.posts import (
     FAILED,
     POSTED,
@@ -40,6 +40,7 @@ from storage.posts import (
     fail_post,
     finish_post,
     live_posts,
+    post_of_message,
     record_message,
     restart_post,
     set_shown,
@@ -51,7 +52,13 @@ from storage.votes import from_iso, to_iso
 
 log = logging.getLogger(__name__)
 
-CARDS_PER_MESSAGE = 5  # one row of buttons per card, and Discord allows 5 rows a message
+CARDS_PER_MESSAGE = 5  # embed cards: one row of buttons per card, Discord allows 5 rows
+# Components V2 cards: a message's 4,000 characters of text are shared by its cards, each
+# given an equal part by construction (so a summary arriving later still fits in the edit),
+# after room for a follow-up's first line. 3 cards x 6 components stay far under 40.
+V2_CARDS_PER_MESSAGE = 3
+V2_LINE_ROOM = 200
+V2_CARD_TEXT = (render.V2_TEXT_LIMIT - V2_LINE_ROOM) // V2_CARDS_PER_MESSAGE
 PACK_BUDGET = 5600  # embed characters a message is packed to: room under 6,000 for later edits
 COMPACT_PER_MESSAGE = 15  # papers per message in the compact format (one embed)
 LIVE_FOR = timedelta(days=3)  # a posted digest's counts are kept current this long
@@ -117,11 +124,15 @@ def make_plan(
 
 
 def _pack(papers: Sequence[Paper], options: DigestOptions, *, first_rank: int) -> list[list[str]]:
-    """Paper ids split into messages: cards up to CARDS_PER_MESSAGE per message and
-    PACK_BUDGET characters; compact lists COMPACT_PER_MESSAGE papers a message."""
+    """Paper ids split into messages: V2 cards V2_CARDS_PER_MESSAGE a message; embed cards up
+    to CARDS_PER_MESSAGE a message and PACK_BUDGET characters; compact lists
+    COMPACT_PER_MESSAGE papers a message."""
+    ids = [p.id for p in papers]
     if options.format == "compact":
-        ids = [p.id for p in papers]
         return [ids[i : i + COMPACT_PER_MESSAGE] for i in range(0, len(ids), COMPACT_PER_MESSAGE)]
+    if options.format == "cards":
+        step = V2_CARDS_PER_MESSAGE
+        return [ids[i : i + step] for i in range(0, len(ids), step)]
     parts: list[list[str]] = []
     current: list[str] = []
     size = 0
@@ -209,14 +220,39 @@ class Rendered:
         }
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:32]
 
+    @property
+    def is_v2(self) -> bool:
+        """A Components V2 message: its view is all it shows (no content, no embeds)."""
+        return isinstance(self.view, discord.ui.LayoutView)
+
     def signature(self) -> tuple:
-        return _signature(self.content, self.embeds)
+        components = self.view.to_components() if self.is_v2 else []
+        return _signature(self.content, self.embeds, components)
+
+    def message_fields(self) -> dict[str, Any]:
+        """What to send or edit: the view alone for V2, else content, embeds and view."""
+        if self.is_v2:
+            return {"view": self.view}
+        return {"content": self.content, "embeds": self.embeds, "view": self.view}
 
 
-def _signature(content: str | None, embeds: Sequence[discord.Embed]) -> tuple:
-    """What identifies a digest message in the channel history: its first line, its embeds."""
+def _signature(
+    content: str | None, embeds: Sequence[discord.Embed], components: Sequence[dict]
+) -> tuple:
+    """What identifies a digest message in the channel history: its first line, its embeds,
+    and the first line of each text display of a V2 message (a card's linked title)."""
     first_line = (content or "").split("\n", 1)[0]
-    return first_line, tuple((e.url or e.title or "") for e in embeds)
+    texts = tuple(text.split("\n", 1)[0] for text in _text_displays(components))
+    return first_line, tuple((e.url or e.title or "") for e in embeds), texts
+
+
+def _text_displays(components: Sequence[dict]) -> list[str]:
+    found = []
+    for component in components:
+        if component.get("type") == discord.ComponentType.text_display.value:
+            found.append(component.get("content") or "")
+        found += _text_displays(component.get("components") or [])
+    return found
 
 
 def header_text(plan: dict, *, preview: bool = False) -> str:
@@ -287,6 +323,8 @@ def render_part(
         )
         return Rendered(content, [embed], None)
     language, fallbacks = plan["language"], fallbacks or {}
+    if plan["format"] == "cards":
+        return _v2_message(content, ranked, language, counts, fallbacks)
     embeds = [
         render.paper_card(
             p, language=language, rank=rank, locale=language, fallback=fallbacks.get(p.id)
@@ -299,6 +337,37 @@ def render_part(
             [(p.id, card_label(rank, p), counts.get(p.id, (0, 0))) for rank, p in ranked]
         )
     return Rendered(content, embeds, view)
+
+
+def _v2_message(
+    content: str | None,
+    ranked: Sequence[tuple[int, Paper]],
+    language: str | None,
+    counts: dict[str, tuple[int, int]] | None,
+    fallbacks: dict[str, str],
+) -> Rendered:
+    """A Components V2 message: a follow-up's first line as a text display, then one
+    container per card with its own 👍/👎 inside it (none without `counts`: a preview)."""
+    view = discord.ui.LayoutView(timeout=None)
+    if content:
+        view.add_item(discord.ui.TextDisplay(content))
+    for rank, paper in ranked:
+        actions: list[discord.ui.Item] = []
+        if counts is not None:
+            up, down = counts.get(paper.id, (0, 0))
+            actions = [VoteButton(paper.id, "up", up), VoteButton(paper.id, "down", down)]
+        view.add_item(
+            render.paper_container(
+                paper,
+                language=language,
+                rank=rank,
+                locale=language,
+                fallback=fallbacks.get(paper.id),
+                actions=actions,
+                limit=V2_CARD_TEXT,
+            )  # fmt: skip
+        )
+    return Rendered(None, [], view)
 
 
 # --- member votes -----------------------------------------------------------------------------
@@ -355,7 +424,10 @@ class VoteButton(
 
     async def act(self, interaction: discord.Interaction) -> None:
         services = interaction.client.services  # type: ignore[attr-defined]
-        await cast_vote(interaction, services.store, services.clock(), self.paper_id, self.way)
+        poster = DigestPoster.of(interaction.client)
+        await cast_vote(
+            interaction, services.store, services.clock(), self.paper_id, self.way, poster
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -430,13 +502,20 @@ _message_locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakVal
 
 
 async def cast_vote(
-    interaction: discord.Interaction, store: Store, now: datetime, paper_id: str, way: str
+    interaction: discord.Interaction,
+    store: Store,
+    now: datetime,
+    paper_id: str,
+    way: str,
+    poster: DigestPoster | None = None,
 ) -> None:
     """Record a member's click and show the new counts on the message's buttons.
 
     The click is acknowledged first: the write may wait for another process's write lock
-    longer than Discord's 3 seconds. The counts are edited in once the vote is stored. The
-    member's note is in their own Discord language (it is theirs alone).
+    longer than Discord's 3 seconds. The counts are edited in once the vote is stored: a
+    digest message is rendered again whole by the `poster` (a V2 message is its components,
+    so its buttons cannot be edited alone); another message gets its rows of buttons again.
+    The member's note is in their own Discord language (it is theirs alone).
     """
     if interaction.guild_id is None or interaction.message is None:
         raise UserError.of("errors.server_only")
@@ -457,13 +536,26 @@ async def cast_vote(
                 UP if way == "up" else DOWN,
                 now,
             )
-        rows = _vote_rows(message)
-        counts = await vote_counts(
-            store.reader, interaction.guild_id, [paper_key(pid) for pid, _ in rows]
-        )
-        view = vote_view([(pid, label, counts[paper_key(pid)]) for pid, label in rows])
-        await interaction.edit_original_response(view=view)
-    title = next((label for pid, label in rows if pid == paper_id), paper_id)
+        found = await post_of_message(store.reader, message.id) if poster else None
+        if poster is not None and found is not None:
+            post, part = found
+            rendered = await poster.render(post.plan, part, interaction.guild_id)
+            await interaction.edit_original_response(**rendered.message_fields())
+            async with store.write() as conn:  # the next refresh need not edit it again
+                await set_shown(conn, post.channel_id, post.day, part, rendered.payload_key())
+            title = paper_id
+            ranked = [pid for ids in post.plan["parts"][1:] for pid in ids]
+            paper = await get_paper(store.reader, paper_id)
+            if paper is not None and paper_id in ranked:
+                title = card_label(ranked.index(paper_id) + 1, paper)
+        else:
+            rows = _vote_rows(message)
+            counts = await vote_counts(
+                store.reader, interaction.guild_id, [paper_key(pid) for pid, _ in rows]
+            )
+            view = vote_view([(pid, label, counts[paper_key(pid)]) for pid, label in rows])
+            await interaction.edit_original_response(view=view)
+            title = next((label for pid, label in rows if pid == paper_id), paper_id)
     emoji = "👍" if way == "up" else "👎"
     key = "votes.withdrawn" if after == WITHDRAWN else "votes.counted"
     note = i18n.text(interaction.locale, key, emoji=emoji, title=title)
@@ -537,7 +629,16 @@ def _describe(error: discord.HTTPException) -> str:
 
 
 class DigestPoster:
-    """Posts digests to channels, resumes interrupted posts and keeps counts live."""
+    """Posts digests to channels, resumes interrupted posts and keeps counts live; one per bot
+    (`of`: the vote buttons render their message again through it)."""
+
+    _by_client: weakref.WeakKeyDictionary[discord.Client, DigestPoster] = (
+        weakref.WeakKeyDictionary()
+    )
+
+    @classmethod
+    def of(cls, client: discord.Client) -> DigestPoster | None:
+        return cls._by_client.get(client)
 
     def __init__(
         self,
@@ -553,6 +654,7 @@ class DigestPoster:
         self.store = store
         self.pacer = pacer
         self.writer = writer
+        DigestPoster._by_client[client] = self
         self._channel_locks: dict[int, asyncio.Lock] = {}
         self._refreshing = asyncio.Lock()
 
@@ -597,7 +699,7 @@ class DigestPoster:
             p.id: p for p in await load_papers(self.store.reader, [paper_key(i) for i in ids])
         }
         counts, fallbacks = None, None
-        if plan["format"] == "cards" and part > 0:
+        if plan["format"] in ("cards", "embeds") and part > 0:
             writer = self.writer() if self.writer is not None else None
             fallbacks = await fallback_reasons(
                 self.store.reader, papers.values(), plan["language"], writer,
@@ -659,13 +761,9 @@ class DigestPoster:
                     found = await self._find_sent(channel, post, rendered)
                 if found is None:
                     await self.pacer.wait()
-                    found = await self._call(
-                        channel.send(
-                            content=rendered.content,
-                            embeds=rendered.embeds,
-                            view=rendered.view or discord.utils.MISSING,
-                        )  # fmt: skip
-                    )
+                    fields = rendered.message_fields()
+                    fields["view"] = fields["view"] or discord.utils.MISSING
+                    found = await self._call(channel.send(**fields))
                 async with self.store.write() as conn:
                     await record_message(
                         conn, post.channel_id, post.day, part, found.id, rendered.payload_key()
@@ -764,7 +862,12 @@ class DigestPoster:
                 if (
                     me
                     and message.author.id == me.id
-                    and _signature(message.content, message.embeds) == wanted
+                    and _signature(
+                        message.content,
+                        message.embeds,
+                        [component.to_dict() for component in message.components],
+                    )
+                    == wanted
                 ):
                     log.info(
                         "found message %d of an interrupted post; not sending it again", message.id
@@ -822,11 +925,7 @@ class DigestPoster:
             await self.pacer.wait()
             try:
                 await self._call(
-                    channel.get_partial_message(message_id).edit(
-                        content=rendered.content,
-                        embeds=rendered.embeds,
-                        view=rendered.view,
-                    )  # fmt: skip
+                    channel.get_partial_message(message_id).edit(**rendered.message_fields())
                 )
             except PermanentFailure as exc:
                 log.info("digest message %d can't be edited any more: %s", message_id, exc)

@@ -89,7 +89,11 @@ __all__ = [
     "help_embed",
     "listed_day",
     "pack_embeds",
+    "card_text",
+    "component_count",
     "paper_card",
+    "paper_container",
+    "text_length",
     "paper_line",
     "paper_list_page",
     "select_options",
@@ -656,6 +660,115 @@ def paper_card(
     budget = min(DESCRIPTION_LIMIT, EMBED_TOTAL_LIMIT - len(embed))
     embed.description = _summary_block(paper, language, budget, locale, fallback)
     return embed
+
+
+# --- a paper card in Components V2 ---------------------------------------------------------------
+
+# Discord's limits for a message with the IS_COMPONENTS_V2 flag.
+V2_COMPONENTS_LIMIT = 40  # components per message, counted recursively
+V2_TEXT_LIMIT = 4000  # characters across a message's text displays
+MEDIA_GALLERY_LIMIT = 10
+# Our own: a card's text stays well under a message's, so any two cards share one.
+CARD_TEXT_LIMIT = 1900
+CARD_AUTHOR_CHARS = 300
+CARD_LINK_CHARS = 600
+
+
+def _card_media(paper: Paper) -> str | None:
+    """What the card's media gallery shows: the video itself when there is one (it plays
+    inline), else the picture; None without either."""
+    image_url, video_url = _web_url(paper.image_url), _web_url(paper.video_url)
+    if image_url and is_video_url(image_url):  # a clip stored as the picture
+        video_url, image_url = video_url or image_url, None
+    return video_url or image_url
+
+
+def card_text(
+    paper: Paper,
+    *,
+    language: str | None = None,
+    rank: int | None = None,
+    locale: str | None = None,
+    fallback: str | None = None,
+    limit: int = CARD_TEXT_LIMIT,
+) -> str:
+    """A V2 card's text, at most `limit` characters: a heading with the title linked to arXiv,
+    the upvotes and listed days, the summary (as on an embed card: label, bullets, "… +N more
+    bullets"), then in small print the authors, the links, and the arXiv id with the
+    organisation. Escaped and defused like the embed card (see the module docstring)."""
+    prefix = f"{rank}. " if rank is not None else ""
+    title = _plain(paper.title, TITLE_LIMIT) or _plain(paper.id, TITLE_LIMIT)
+    linked = not _ADDRESS.search(paper.title)
+    head = f"### {_link(prefix + title, paper.arxiv_url)}" if linked else f"### {prefix}{title}"
+    facts = [UNKNOWN if paper.upvotes is None else f"▲ {paper.upvotes}"]
+    if paper.days:
+        facts.append(f"{i18n.text(locale, 'card.listed')} {_days_text(paper.days, locale)}")
+    elif paper.published_at is not None:
+        published = paper.published_at
+        if published.tzinfo is None:  # naive times from the sources are UTC
+            published = published.replace(tzinfo=UTC)
+        when = discord.utils.format_dt(published, "D")
+        facts.append(f"{i18n.text(locale, 'card.published')} {when}")
+    small = []
+    if paper.authors:
+        count = len(paper.authors)
+        name = i18n.text(locale, "card.author" if count == 1 else "card.authors", count=count)
+        authors = _authors_text(paper.authors, CARD_AUTHOR_CHARS, CARD_AUTHORS, locale)
+        small.append(f"-# {name}: {authors}")
+    links = _links_text(paper, None, CARD_LINK_CHARS, arxiv=not linked, locale=locale)
+    small.append(f"-# {links}")
+    footer = f"arXiv:{paper.id}"
+    if paper.organization and paper.organization.strip():
+        footer += " · " + _plain(paper.organization, 100)
+    small.append(f"-# {footer}")
+    top = f"{head}\n{' · '.join(facts)}"
+    bottom = "\n".join(small)
+    budget = limit - len(top) - len(bottom) - 2  # the two line breaks around the summary
+    summary = _summary_block(paper, language, budget, locale, fallback)
+    return "\n".join(part for part in (top, summary, bottom) if part)
+
+
+def paper_container(
+    paper: Paper,
+    *,
+    language: str | None = None,
+    rank: int | None = None,
+    locale: str | None = None,
+    fallback: str | None = None,
+    actions: Sequence[discord.ui.Item] = (),
+    limit: int = CARD_TEXT_LIMIT,
+) -> discord.ui.Container:
+    """One paper as a Components V2 container: its text (``card_text``), its media (the video
+    plays inline), and `actions` (the digest's vote buttons) in a row inside it, so a card's
+    buttons sit under that very paper. At most 6 components with two actions; the text is at
+    most `limit` characters."""
+    children: list[discord.ui.Item] = [
+        discord.ui.TextDisplay(
+            card_text(
+                paper, language=language, rank=rank, locale=locale, fallback=fallback, limit=limit
+            )
+        )
+    ]
+    if media := _card_media(paper):
+        children.append(discord.ui.MediaGallery(discord.MediaGalleryItem(media)))
+    if actions:
+        children.append(discord.ui.ActionRow(*actions))
+    return discord.ui.Container(*children, accent_colour=COLOUR)
+
+
+def component_count(item: discord.ui.Item) -> int:
+    """Components `item` adds to a V2 message, itself included (as Discord counts them)."""
+    children = getattr(item, "children", None) or []
+    accessory = getattr(item, "accessory", None)
+    return 1 + sum(component_count(child) for child in children) + (accessory is not None)
+
+
+def text_length(item: discord.ui.Item) -> int:
+    """Characters `item`'s text displays add to a V2 message."""
+    if isinstance(item, discord.ui.TextDisplay):
+        return len(item.content)
+    children = list(getattr(item, "children", None) or [])
+    return sum(text_length(child) for child in children)
 
 
 # --- lists ---------------------------------------------------------------------------------------

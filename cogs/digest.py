@@ -374,7 +374,7 @@ class Digest(commands.Cog):
         top="Only the N most upvoted papers (default: all)",
         min_votes="Only papers with at least this many upvotes",
         language="Summary language wanted, e.g. en or ko (default en; any = whatever is stored)",
-        format="cards: one card per paper with vote buttons; compact: a numbered list",
+        format="cards: a card per paper, buttons inside; embeds: classic cards; compact: a list",
     )
     async def subscribe(
         self,
@@ -385,7 +385,7 @@ class Digest(commands.Cog):
         top: app_commands.Range[int, 1, TOP_MAX] | None = None,
         min_votes: app_commands.Range[int, 0, MIN_VOTES_MAX] = 0,
         language: app_commands.Range[str, 1, 20] = "en",
-        format: Literal["cards", "compact"] = "cards",  # noqa: A002 - the option's name users see
+        format: Literal["cards", "embeds", "compact"] = "cards",  # noqa: A002 - the option's name
     ) -> None:
         channel = self._own_channel(interaction, channel)
         post_time, zone = parse_time(time), parse_timezone(timezone)
@@ -555,15 +555,17 @@ class Digest(commands.Cog):
             for part in range(len(plan["parts"]))
         ]
         header, cards = messages[0], messages[1:]
-        first = cards[0] if cards else None
         content = header.content or ""
         if await self._still_growing(day):
             content += "\n⚠️ Not complete yet: Hugging Face may still add papers to this day."
+        first = cards[0] if cards and not cards[0].is_v2 else None  # V2 can't carry content
         await interaction.response.send_message(
             content=content, embeds=first.embeds if first else [], ephemeral=True
         )
-        for message in cards[1:]:
-            await interaction.followup.send(embeds=message.embeds, ephemeral=True)
+        for message in cards[1:] if first else cards:
+            fields = message.message_fields()
+            fields["view"] = fields["view"] or discord.utils.MISSING
+            await interaction.followup.send(**fields, ephemeral=True)
 
     @digest.command(name="post", description="Post a day's digest in a channel now (backfill)")
     @app_commands.describe(

@@ -86,6 +86,18 @@ async def get_post(db: aiosqlite.Connection, channel_id: int, day: date) -> Post
     return (await _with_messages(db, [_post(rows[0])]))[0] if rows else None
 
 
+async def post_of_message(db: aiosqlite.Connection, message_id: int) -> tuple[Post, int] | None:
+    """The post a digest message belongs to and its part, or None for any other message."""
+    rows = await db.execute_fetchall(
+        "SELECT channel_id, day, part FROM post_messages WHERE message_id = ?", (message_id,)
+    )
+    if not rows:
+        return None
+    channel_id, day, part = rows[0]
+    post = await get_post(db, channel_id, date.fromisoformat(day))
+    return (post, part) if post is not None else None
+
+
 async def begin_post(
     conn: aiosqlite.Connection,
     *,

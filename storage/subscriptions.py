@@ -22,7 +22,7 @@ from storage.votes import from_iso, to_iso
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("cards", "compact")
+FORMATS = ("cards", "embeds", "compact")  # Components V2 cards, embed cards, a short list
 TOP_MAX = 100  # `top`: 1..TOP_MAX papers, or None for all
 MIN_VOTES_MAX = 100_000
 LANGUAGE = re.compile(r"[a-z]{2,3}(?:-[a-z0-9]{2,8})?")  # en, ko, zh-tw, pt-br...
@@ -40,7 +40,7 @@ class Subscription:
     top: int | None = None  # at most this many papers (None: all)
     min_votes: int = 0
     language: str | None = None  # summary language wanted (None: any stored one)
-    format: str = "cards"  # cards | compact
+    format: str = "cards"  # cards (Components V2) | embeds | compact
     created_at: datetime | None = None
     created_by: int | None = None
     failed_at: datetime | None = None  # Discord refused the last post (403/404)

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -84,6 +85,9 @@ class World:
     settings: object
     bot: PaperBot | None = None
     services: object = None
+    # These tests read embed cards; tests/test_digest_v2_e2e.py subscribes with the default
+    # (Components V2 cards) and checks the same guarantees on them.
+    card_format: str | None = "embeds"
 
     @property
     def jobs(self) -> DigestJobs:
@@ -101,6 +105,8 @@ class World:
         )  # fmt: skip
 
     async def subscribe(self, channel: str, time: str, timezone: str, **options) -> str:
+        if self.card_format is not None:
+            options.setdefault("format", self.card_format)
         interaction = await self.slash(
             "digest subscribe", channel=self.channel(channel), time=time, timezone=timezone,
             **options,
@@ -184,7 +190,14 @@ async def posted_day(world: World, count: int, **options):
 
 
 def _embeds(messages: list[dict]) -> list[dict]:
-    return [embed for message in messages for embed in message["embeds"]]
+    """The cards of `messages`: embeds, or a V2 message's containers (a digest posted
+    without a subscription, /digest post or preview, has the default V2 cards)."""
+    return [card for message in messages for card in _cards(message)]
+
+
+def _cards(message: dict) -> list[dict]:
+    containers = [c for c in message.get("components") or [] if c.get("type") == 17]
+    return (message.get("embeds") or []) + containers
 
 
 # --- admin commands -------------------------------------------------------------------------
@@ -558,9 +571,9 @@ async def test_preview_is_private_and_post_backfills_once(world):
     assert body["data"]["flags"] & EPHEMERAL
     assert "Preview" in body["data"]["content"] and "7 papers" in body["data"]["content"]
     assert "Not complete yet" not in body["data"]["content"]
-    followups = await preview.wait_for_followups(1)  # 7 cards: 5 + 2
+    followups = await preview.wait_for_followups(3)  # 7 V2 cards: 3 + 3 + 1
     assert all(f["flags"] & EPHEMERAL for f in followups)
-    shown = len(body["data"]["embeds"]) + sum(len(f["embeds"]) for f in followups)
+    shown = len(_cards(body["data"])) + sum(len(_cards(f)) for f in followups)
     assert shown == 7
     assert world.posted("general") == []
 
@@ -583,7 +596,9 @@ async def test_preview_is_private_and_post_backfills_once(world):
 # --- killed mid-post ---------------------------------------------------------------------------
 
 
-async def _seed_due_digest(db_path: Path, guild: FakeGuild, channel_id: int, papers: int) -> date:
+async def _seed_due_digest(
+    db_path: Path, guild: FakeGuild, channel_id: int, papers: int, card_format: str = "cards"
+) -> date:
     """A store where yesterday (UTC, real time) is complete and #general is due at 00:00 UTC."""
     from bot.models import DailyList
     from bot.sources.huggingface import parse_daily_item
@@ -603,23 +618,41 @@ async def _seed_due_digest(db_path: Path, guild: FakeGuild, channel_id: int, pap
         await save_subscription(
             conn,
             Subscription(channel_id=channel_id, guild_id=guild.id, post_time=datetime.min.time(),
-                         timezone="UTC", created_at=now - timedelta(days=2)),
+                         timezone="UTC", created_at=now - timedelta(days=2),
+                         format=card_format),
         )  # fmt: skip
     return yesterday
 
 
+def card_urls(message: dict) -> list[str]:
+    """The arXiv links of a digest message's cards: the embeds' URLs, or the links in the
+    headings of a V2 message's containers."""
+    urls = [embed["url"] for embed in message.get("embeds") or []]
+    for container in _cards(message):
+        for child in container.get("components") or []:
+            if child.get("type") == 10 and (found := ARXIV_LINK.search(child["content"])):
+                urls.append(found[0].strip("()"))
+                break
+    return urls
+
+
+ARXIV_LINK = re.compile(r"\(https://arxiv\.org/abs/[0-9.]+\)")
+
+
 @pytest.mark.parametrize("created_before_the_kill", [False, True])
+@pytest.mark.parametrize(("card_format", "messages_sent"), [("cards", 5), ("embeds", 4)])
 async def test_killing_the_bot_mid_post_neither_repeats_nor_loses_a_message(
-    tmp_path, server, created_before_the_kill
+    tmp_path, server, created_before_the_kill, card_format, messages_sent
 ):
     """`python -m bot run`, killed (SIGKILL) while its third message is in flight, then
     started again: the digest ends up whole, each message once, in order. With
     `created_before_the_kill`, Discord had created that message but the bot never learned
-    its id; the restarted bot finds it in the channel history instead of sending it again."""
+    its id; the restarted bot finds it in the channel history instead of sending it again.
+    For V2 cards (3 a message) and embed cards (5 a message)."""
     guild = FakeGuild.create("Papers HQ", channels=["general"])
     channel = guild.channel("general")
     db = tmp_path / "run.db"
-    day = await _seed_due_digest(db, guild, channel.id, papers=12)  # header + 3 card messages
+    day = await _seed_due_digest(db, guild, channel.id, papers=12, card_format=card_format)
     serve_day(server, day, Reply.json(hf_items(12)))
     async with FakeDiscord(guilds=[guild], token=TOKEN) as fake:
         env = {
@@ -657,7 +690,7 @@ async def test_killing_the_bot_mid_post_neither_repeats_nor_loses_a_message(
         second = await start()
         try:
             for _ in range(3000):
-                if len(fake.messages(channel)) >= 4:
+                if len(fake.messages(channel)) >= messages_sent:
                     break
                 await asyncio.sleep(0.01)
             await asyncio.sleep(0.5)  # would a duplicate follow?
@@ -666,11 +699,9 @@ async def test_killing_the_bot_mid_post_neither_repeats_nor_loses_a_message(
             _, stderr = await asyncio.wait_for(second.communicate(), 20)
         messages = fake.messages(channel)
         assert TOKEN not in stderr.decode()
-    assert len(messages) == 4, [
-        m["embeds"][0]["url"] if m["embeds"] else m["content"] for m in messages
-    ]
+    assert len(messages) == messages_sent, [card_urls(m) or m["content"] for m in messages]
     assert messages[0]["content"].startswith(f"📰 **Daily Papers — {day}** · 12 papers")
-    urls = [embed["url"] for message in messages[1:] for embed in message["embeds"]]
+    urls = [url for message in messages[1:] for url in card_urls(message)]
     assert urls == [f"https://arxiv.org/abs/2401.{n:05d}" for n in range(101, 113)]
 
 
@@ -909,8 +940,14 @@ async def test_a_list_that_shrank_is_not_posted_short(world):
     assert len(_embeds(world.posted("general")[1:])) == 7
 
 
+def first_text(message: dict) -> str:
+    """A message's content, or a V2 message's first top-level text display."""
+    texts = [c["content"] for c in message.get("components") or [] if c.get("type") == 10]
+    return message["content"] or (texts[0] if texts else "")
+
+
 def _follow_ups(messages: list[dict]) -> list[dict]:
-    return [m for m in messages if (m["content"] or "").startswith("➕")]
+    return [m for m in messages if first_text(m).startswith("➕")]
 
 
 async def test_papers_added_after_the_digest_follow_up_once_within_each_channels_filters(world):
@@ -1013,7 +1050,7 @@ async def test_posting_an_incomplete_day_says_so_and_the_rest_follows_when_it_is
     seoul = world.posted("seoul")
     assert sum(1 for m in seoul if (m["content"] or "").startswith("📰")) == 1
     (note,) = _follow_ups(seoul)
-    assert note["content"].startswith("➕ **+3 papers added")
+    assert first_text(note).startswith("➕ **+3 papers added")
     assert len(_embeds(seoul[1:])) == 6
 
 

@@ -3,9 +3,12 @@ votes, and how a digest is split into messages."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 
+import discord
 import pytest
+from fake_discord import validate_message
 
 from bot import render
 from bot.digest import (
@@ -13,12 +16,13 @@ from bot.digest import (
     COMPACT_PER_MESSAGE,
     PACK_BUDGET,
     DigestOptions,
+    add_follow_up,
     header_text,
     make_plan,
     render_part,
     select_papers,
 )
-from bot.models import DailyList, Paper
+from bot.models import DailyList, Paper, Summary
 from bot.scheduler import next_slot, today_slot
 from storage.days import latest_complete_day, record_failed_poll, record_poll
 from storage.db import open_store
@@ -229,7 +233,7 @@ def test_cards_are_packed_within_discord_limits_even_for_huge_papers():
         abstract="A very long abstract sentence. " * 300,
         authors=[f"Author {i}" for i in range(400)],
     )
-    plan = make_plan(DAY, [p.id for p in huge], huge, DigestOptions())
+    plan = make_plan(DAY, [p.id for p in huge], huge, DigestOptions(format="embeds"))
     assert plan["parts"][0] == []
     assert [pid for part in plan["parts"][1:] for pid in part] == [p.id for p in huge]
     by_id = {p.id: p for p in huge}
@@ -239,6 +243,48 @@ def test_cards_are_packed_within_discord_limits_even_for_huge_papers():
         assert sum(len(e) for e in rendered.embeds) <= PACK_BUDGET or len(rendered.embeds) == 1
         assert len(rendered.view.children) == 3 * len(rendered.embeds)  # a row per card
         assert rendered.embeds[0].title.startswith(f"{1 + sum(map(len, plan['parts'][1:part]))}. ")
+
+
+def _v2_body(rendered) -> dict:
+    return {"flags": 1 << 15, "components": rendered.view.to_components()}
+
+
+def test_v2_cards_are_valid_within_discord_limits_even_for_huge_papers():
+    extra = {
+        "abstract": "A very long abstract sentence, with `code` and *stars*. " * 300,
+        "authors": [f"Author {i}" for i in range(400)],
+        "ai_summary": "An English line. " * 100,
+        "summaries": [Summary("ko", "digest", ["아주 긴 한국어 요약 항목입니다. " * 40] * 9)],
+        "github_repo": "owner/repo",
+        "project_page": "https://example.org/project",
+        "image_url": "https://cdn.example.org/thumb.png",
+        "video_url": "https://cdn.example.org/clip.mp4",
+        "organization": "An Organisation " * 20,
+    }
+    long_title = ": a very long title" + " and more words" * 20
+    huge = [replace(p, title=p.title + long_title) for p in _papers(8, **extra)]
+    plan = make_plan(DAY, [p.id for p in huge], huge, DigestOptions(language="ko"))
+    assert [len(part) for part in plan["parts"]] == [0, 3, 3, 2]
+    by_id = {p.id: p for p in huge}
+    counts = {p.id: (12345, 678) for p in huge}
+    followed = add_follow_up(plan, huge[:3], datetime(2024, 1, 18, tzinfo=UTC))
+    for part in range(1, len(followed["parts"])):
+        rendered = render_part(followed, part, by_id, counts)
+        assert rendered.is_v2 and rendered.content is None and not rendered.embeds
+        assert validate_message(_v2_body(rendered)) == {}, part  # as the fake (Discord) checks
+        containers = [c for c in rendered.view.children if isinstance(c, discord.ui.Container)]
+        for container, paper_id in zip(containers, followed["parts"][part], strict=True):
+            # Each card's own buttons are inside its container, naming its paper.
+            (row,) = [c for c in container.children if isinstance(c, discord.ui.ActionRow)]
+            assert [b.custom_id for b in row.children] == [
+                f"vote:{paper_id}:up", f"vote:{paper_id}:down"
+            ]  # fmt: skip
+            (gallery,) = [c for c in container.children if isinstance(c, discord.ui.MediaGallery)]
+            assert [item.media.url for item in gallery.items] == [
+                "https://cdn.example.org/clip.mp4"
+            ]
+    note = render_part(followed, len(plan["parts"]), by_id, counts)
+    assert note.view.children[0].content.startswith("➕ **Daily Papers — 2024-01-17에 논문 3편")
 
 
 def test_compact_digest_lists_linked_titles_with_votes():
@@ -257,3 +303,41 @@ def test_compact_digest_lists_linked_titles_with_votes():
 
 def test_an_empty_day_has_no_messages():
     assert make_plan(DAY, [], [], DigestOptions())["parts"] == []
+
+
+async def test_existing_embed_subscriptions_and_posts_keep_their_look_after_the_v2_migration(
+    tmp_path,
+):
+    import json
+    import sqlite3
+
+    from storage.db import migrations
+    from storage.posts import get_post
+    from storage.subscriptions import Subscription, get_subscription, save_subscription
+
+    path = tmp_path / "before.db"
+    with sqlite3.connect(path) as old:  # a store as migration 5 left it
+        for version, _, sql in migrations()[:5]:
+            old.executescript(sql)
+            old.execute(f"PRAGMA user_version = {version}")
+        old.execute(
+            "INSERT INTO subscriptions (channel_id, guild_id, post_time, timezone, format,"
+            " created_at) VALUES (1, 9, '09:00', 'UTC', 'cards', '2024-01-01T00:00:00Z'),"
+            " (2, 9, '09:00', 'UTC', 'compact', '2024-01-01T00:00:00Z')"
+        )
+        plan = {"day": "2024-01-17", "format": "cards", "language": "en", "listed": 1,
+                "top": None, "min_votes": 0, "parts": [[], ["2401.00001"]]}  # fmt: skip
+        old.execute(
+            "INSERT INTO posts (channel_id, day, guild_id, state, plan, started_at)"
+            " VALUES (1, '2024-01-17', 9, 'posted', ?, '2024-01-17T09:00:00Z')",
+            (json.dumps(plan),),
+        )
+    async with open_store(path) as store:
+        assert (await get_subscription(store.reader, 1)).format == "embeds"
+        assert (await get_subscription(store.reader, 2)).format == "compact"
+        assert (await get_post(store.reader, 1, DAY)).plan["format"] == "embeds"
+        async with store.write() as conn:  # new subscriptions get V2 cards
+            await save_subscription(
+                conn, Subscription(3, 9, time(9), "UTC", created_at=datetime.now(UTC))
+            )
+        assert (await get_subscription(store.reader, 3)).format == "cards"
