@@ -403,7 +403,9 @@ def day_papers(count: int, seed: int) -> list[Paper]:
     return papers
 
 
-async def build_store(path: Path, papers: list[Paper], channels: list[tuple[int, int]]) -> None:
+async def build_store(
+    path: Path, papers: list[Paper], channels: list[tuple[int, int]], card_format: str = "cards"
+) -> None:
     async with open_store(path) as store, store.write() as conn:
         await save_daily_list(conn, DailyList(DAY, papers), DAY_END - timedelta(hours=2))
         ids = [p.id for p in papers]
@@ -419,6 +421,7 @@ async def build_store(path: Path, papers: list[Paper], channels: list[tuple[int,
                     post_time=SLOT,
                     timezone="UTC",
                     language="en",
+                    format=card_format,
                     created_at=DAY_END - timedelta(days=3),
                     created_by=1,
                 ),
@@ -550,7 +553,7 @@ async def run_once(args: argparse.Namespace, number: int) -> Run:
         async with host_cls(spec) as host:
             info = host.info
             channels = [(g["id"], c) for g in info["guilds"] for c in g["channels"]]
-            await build_store(workdir / "bot.db", papers, channels)
+            await build_store(workdir / "bot.db", papers, channels, args.format)
             settings = load_settings(
                 {
                     "DISCORD_TOKEN": TOKEN,
@@ -948,6 +951,12 @@ def main(argv: list[str] | None = None) -> None:
     default_rate = Settings().discord_requests_per_second
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--channels", type=int, default=500, help="subscribed channels")
+    parser.add_argument(
+        "--format",
+        default="cards",
+        choices=("cards", "embeds", "compact"),
+        help="the channels' digest format (cards: Components V2, 3 a message; embeds: 5)",
+    )
     parser.add_argument("--guilds", type=int, default=50, help="servers they are spread over")
     parser.add_argument("--papers", type=int, default=20, help="papers on the day")
     parser.add_argument(
