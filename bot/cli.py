@@ -59,6 +59,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 MAX_FETCH_DAYS = 366  # one request per day: a typo in --to should not mean years of requests
 MAX_TOP_DAYS = 3660
+MAX_CHART_DAYS = 365  # bot.charts.MAX_DAYS, for the parser (--help imports no storage code)
 MAX_LIMIT = 100
 SHOWN_AUTHORS = 3  # authors named in a table row before "+N more"
 DIGEST_HEADING = "## Daily Papers"
@@ -411,6 +412,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     show = command("show", _show, "one paper (id or URL); fetched and stored when not stored yet")
     show.add_argument("id", metavar="ID")
+
+    chart = command(
+        "chart", _chart, "a PNG chart of a stored paper's upvotes (and a server's votes) over time"
+    )
+    chart.add_argument("id", metavar="ID")
+    chart.add_argument(
+        "--output", "-o", type=Path, metavar="FILE", help="default: ID-votes.png in this folder"
+    )
+    chart.add_argument(
+        "--days",
+        type=_bounded_int(1, MAX_CHART_DAYS),
+        default=30,
+        metavar="N",
+        help=f"the last N days (1-{MAX_CHART_DAYS}, default 30)",
+    )
+    chart.add_argument(
+        "--guild",
+        type=_bounded_int(1, 2**63 - 1),
+        metavar="ID",
+        help="also the 👍/👎 of this Discord server's members (its id)",
+    )
 
     top = command("top", _top, "the most upvoted papers of the latest stored days")
     top.add_argument(
@@ -1426,6 +1448,50 @@ async def _show(context: Context) -> int:
         _print_json(paper_json(paper))
     else:
         _print_card(context, paper)
+    return EXIT_OK
+
+
+@_async
+async def _chart(context: Context) -> int:
+    """Draw a stored paper's vote history as a PNG (the chart `/paper votes` answers with)."""
+    from bot.charts import file_name, load_history, render_png
+    from bot.models import normalize_arxiv_id
+    from storage.papers import get_paper
+
+    args = context.args
+    paper_id = normalize_arxiv_id(args.id)
+    async with _store(context.settings) as store:
+        paper = await get_paper(store.reader, paper_id)
+        if paper is None:
+            raise UserError(
+                f"paper {paper_id} is not stored, so it has no vote history; "
+                f"'paperboy show {paper_id}' fetches it"
+            )
+        history = await load_history(store.reader, paper, args.guild, args.days, datetime.now(UTC))
+    if history.empty:
+        raise UserError(
+            f"{paper_id} has no vote history yet (no upvote snapshot"
+            + (f" and no vote of server {args.guild}" if args.guild else "")
+            + "); nothing was written"
+        )
+    png = render_png(history)
+    path = args.output or Path(file_name(paper_id))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(png)
+    if context.json:
+        _print_json(
+            {
+                "id": paper_id,
+                "path": str(path),
+                "bytes": len(png),
+                "days": args.days,
+                "guild": args.guild,
+                "snapshots": history.snapshots,
+                "server_votes": history.server_changes if args.guild else None,
+            }
+        )
+    else:
+        print(f"wrote {path} ({len(png) / 1024:.1f} KB, the last {_plural(args.days, 'day')})")
     return EXIT_OK
 
 

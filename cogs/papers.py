@@ -10,7 +10,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import render
+from bot import charts, render
 from bot.app import PaperBot, Services, UserError
 from bot.lookup import fetch_and_store
 from bot.models import InvalidPaperId, Paper, normalize_arxiv_id, parse_day
@@ -344,6 +344,29 @@ class Papers(commands.Cog):
             public=public,
             empty="No paper gained upvotes in the last 24 hours.",
         )
+
+    @paper.command(name="votes", description="A chart of a paper's upvotes and this server's votes")
+    @app_commands.describe(
+        id="2401.08541, 2401.08541v2, an arXiv or Hugging Face paper URL",
+        days="How many days back (1-365, default 30)",
+        public="Show the answer to everyone",
+    )
+    async def votes(
+        self,
+        interaction: discord.Interaction,
+        id: app_commands.Range[str, 1, MAX_QUERY],  # noqa: A002 - the option's name users see
+        days: app_commands.Range[int, 1, charts.MAX_DAYS] = charts.DEFAULT_DAYS,
+        public: bool = False,
+    ) -> None:
+        await charts.send_votes(
+            interaction, self.services, normalize_arxiv_id(id), days, public=public
+        )
+
+    @votes.autocomplete("id")
+    async def votes_complete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await self.search_complete(interaction, current)  # titles, picked by id
 
 
 async def setup(bot: PaperBot) -> None:

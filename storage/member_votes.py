@@ -8,7 +8,7 @@ from datetime import datetime
 import aiosqlite
 
 from storage.sql import chunks, marks
-from storage.votes import to_iso
+from storage.votes import from_iso, to_iso
 
 UP, DOWN, WITHDRAWN = 1, -1, 0
 
@@ -64,3 +64,16 @@ async def vote_counts(
         )
         counts.update((pk, (up, down)) for pk, up, down in rows)
     return counts
+
+
+async def vote_log(
+    db: aiosqlite.Connection, guild_id: int, paper_pk: int
+) -> list[tuple[datetime, int, int]]:
+    """(voted_at, user_id, vote) of every vote change on the paper in ONE server, oldest first
+    (WITHDRAWN = 0 after a withdrawal); other servers' votes are never read."""
+    rows = await db.execute_fetchall(
+        "SELECT voted_at, user_id, vote FROM member_vote_log"
+        " WHERE guild_id = ? AND paper_pk = ? ORDER BY voted_at, rowid",
+        (guild_id, paper_pk),
+    )
+    return [(from_iso(at), user_id, vote) for at, user_id, vote in rows]

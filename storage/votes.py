@@ -105,3 +105,21 @@ async def trending(
         (at, limit, offset),
     )
     return [(pk, gain) for pk, gain in rows]
+
+
+async def upvote_history_since(
+    db: aiosqlite.Connection, paper_pk: int, since: datetime
+) -> list[tuple[datetime, int]]:
+    """(observed_at, upvotes) from `since` on, oldest first: the snapshot in force at `since`
+    (observed then or earlier; absent when the history starts later), then every change."""
+    at = to_iso(since)
+    rows = await db.execute_fetchall(
+        "SELECT observed_at, upvotes FROM ("
+        "  SELECT observed_at, upvotes FROM vote_snapshots WHERE paper_pk = ?1"
+        "  AND observed_at <= ?2 ORDER BY observed_at DESC LIMIT 1)"
+        " UNION ALL"
+        " SELECT observed_at, upvotes FROM vote_snapshots WHERE paper_pk = ?1 AND observed_at > ?2"
+        " ORDER BY observed_at",
+        (paper_pk, at),
+    )
+    return [(from_iso(at), n) for at, n in rows]

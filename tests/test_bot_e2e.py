@@ -154,7 +154,7 @@ async def test_commands_are_synced_to_the_dev_guild(world):
     assert names == {"paper", "digest", "help"}
     paper = next(c for c in synced if c["name"] == "paper")
     assert {o["name"] for o in paper["options"]} == {
-        "search", "author", "show", "day", "top", "trending"
+        "search", "author", "show", "day", "top", "trending", "votes"
     }  # fmt: skip
     # Only the guilds intent: no privileged intents (members 1<<1, presences 1<<8, content 1<<15)
     assert world.fake.intents & ((1 << 1) | (1 << 8) | (1 << 15)) == 0
@@ -165,7 +165,7 @@ async def test_help_lists_every_command_privately(world):
     assert body["data"]["flags"] & EPHEMERAL
     text = _text(_embed(body))
     assert "Daily Papers" in text  # what the bot does, then every command
-    for command in ("search", "author", "show", "day", "top", "trending"):
+    for command in ("search", "author", "show", "day", "top", "trending", "votes"):
         assert f"/paper {command}" in text
 
 
