@@ -24,7 +24,7 @@ import aiohttp
 import aiosqlite
 import discord
 
-from bot import i18n, render
+from bot import charts, i18n, render
 from bot.components import Guarded
 from bot.errors import UserError
 from bot.models import Paper
@@ -347,7 +347,7 @@ def _v2_message(
     fallbacks: dict[str, str],
 ) -> Rendered:
     """A Components V2 message: a follow-up's first line as a text display, then one
-    container per card with its own 👍/👎 inside it (none without `counts`: a preview)."""
+    container per card with its own 👍/👎/📈 inside it (none without `counts`: a preview)."""
     view = discord.ui.LayoutView(timeout=None)
     if content:
         view.add_item(discord.ui.TextDisplay(content))
@@ -355,7 +355,11 @@ def _v2_message(
         actions: list[discord.ui.Item] = []
         if counts is not None:
             up, down = counts.get(paper.id, (0, 0))
-            actions = [VoteButton(paper.id, "up", up), VoteButton(paper.id, "down", down)]
+            actions = [
+                VoteButton(paper.id, "up", up),
+                VoteButton(paper.id, "down", down),
+                ChartButton(paper.id),
+            ]
         view.add_item(
             render.paper_container(
                 paper,
@@ -396,6 +400,30 @@ class CardLabel(
         await interaction.response.send_message(
             i18n.text(interaction.locale, "votes.card_label"), ephemeral=True
         )
+
+
+class ChartButton(
+    Guarded, discord.ui.DynamicItem[discord.ui.Button], template=r"chart:(?P<paper>\S+)"
+):
+    """📈 on a digest card: the paper's vote chart (``/paper votes``), privately, for the
+    clicker's server. Its custom id carries the paper, so it works after a restart."""
+
+    where = "a chart button"
+
+    def __init__(self, paper_id: str) -> None:
+        self.paper_id = paper_id
+        button = discord.ui.Button(
+            emoji="📈", custom_id=f"chart:{paper_id}", style=discord.ButtonStyle.secondary
+        )
+        super().__init__(button)
+
+    @classmethod
+    async def from_custom_id(cls, interaction, item, match):
+        return cls(match["paper"])
+
+    async def act(self, interaction: discord.Interaction) -> None:
+        services = interaction.client.services  # type: ignore[attr-defined]
+        await charts.send_votes(interaction, services, self.paper_id)
 
 
 class VoteButton(
@@ -484,13 +512,14 @@ def card_label(rank: int, paper: Paper) -> str:
 
 
 def vote_view(rows: Sequence[tuple[str, str, tuple[int, int]]]) -> discord.ui.View:
-    """A row per card from (paper id, card label, (👍, 👎) counts): its name, 👍 n, 👎 n."""
+    """A row per card from (paper id, card label, (👍, 👎) counts): its name, 👍 n, 👎 n, 📈."""
     view = discord.ui.View(timeout=None)
     for row, (paper_id, label, (up, down)) in enumerate(rows):
         items = (
             CardLabel(paper_id, label),
             VoteButton(paper_id, "up", up),
             VoteButton(paper_id, "down", down),
+            ChartButton(paper_id),
         )
         for item in items:
             item.row = row

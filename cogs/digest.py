@@ -28,6 +28,7 @@ from bot.app import PaperBot, Services, reply_ephemeral
 from bot.digest import (
     FOLLOW_UPS_FOR,
     CardLabel,
+    ChartButton,
     DigestOptions,
     DigestPoster,
     Pacer,
@@ -254,7 +255,7 @@ class Digest(commands.Cog):
         )  # fmt: skip
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(VoteButton, CardLabel)
+        self.bot.add_dynamic_items(VoteButton, CardLabel, ChartButton)
         self.services.ingest.listeners.append(self.jobs)
         if self.services.summaries is not None:  # cards are edited as soon as they are written
             self.services.summaries.after_written.append(self.jobs.refresh_cards)
@@ -267,7 +268,7 @@ class Digest(commands.Cog):
         self.services.ingest.listeners.remove(self.jobs)
         if self.services.summaries is not None:
             self.services.summaries.after_written.remove(self.jobs.refresh_cards)
-        self.bot.remove_dynamic_items(VoteButton, CardLabel)
+        self.bot.remove_dynamic_items(VoteButton, CardLabel, ChartButton)
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         if interaction.guild_id is None:

@@ -241,7 +241,7 @@ def test_cards_are_packed_within_discord_limits_even_for_huge_papers():
         rendered = render_part(plan, part, by_id, {})
         assert len(rendered.embeds) <= CARDS_PER_MESSAGE
         assert sum(len(e) for e in rendered.embeds) <= PACK_BUDGET or len(rendered.embeds) == 1
-        assert len(rendered.view.children) == 3 * len(rendered.embeds)  # a row per card
+        assert len(rendered.view.children) == 4 * len(rendered.embeds)  # a row per card
         assert rendered.embeds[0].title.startswith(f"{1 + sum(map(len, plan['parts'][1:part]))}. ")
 
 
@@ -277,7 +277,7 @@ def test_v2_cards_are_valid_within_discord_limits_even_for_huge_papers():
             # Each card's own buttons are inside its container, naming its paper.
             (row,) = [c for c in container.children if isinstance(c, discord.ui.ActionRow)]
             assert [b.custom_id for b in row.children] == [
-                f"vote:{paper_id}:up", f"vote:{paper_id}:down"
+                f"vote:{paper_id}:up", f"vote:{paper_id}:down", f"chart:{paper_id}"
             ]  # fmt: skip
             (gallery,) = [c for c in container.children if isinstance(c, discord.ui.MediaGallery)]
             assert [item.media.url for item in gallery.items] == [

@@ -80,6 +80,7 @@ async def test_a_v2_digest_puts_each_cards_buttons_inside_its_own_container(worl
         assert [b["custom_id"] for b in buttons_of(container)] == [
             f"vote:{paper}:up",
             f"vote:{paper}:down",
+            f"chart:{paper}",
         ]
         assert f"▲ {200 - 100 - rank}" in card_text(container)
     galleries = [c for c in ranked[1]["components"] if c["type"] == 12]
@@ -101,7 +102,7 @@ async def test_votes_on_a_v2_card_edit_its_counts_and_survive_a_restart(world): 
     up, down = "vote:2401.00102:up", "vote:2401.00102:down"
 
     def labels(stored: dict) -> dict[str, str]:
-        return {b["custom_id"]: b["label"] for c in containers(stored) for b in buttons_of(c)}
+        return {b["custom_id"]: b.get("label") for c in containers(stored) for b in buttons_of(c)}
 
     assert labels(message)[up] == "0"
     click = await world.fake.click(message, custom_id=up, user=world.admin)
@@ -165,3 +166,23 @@ async def test_embeds_stay_a_choice_and_the_subscribe_reply_names_the_format(wor
     await world.post_at(9.0)
     message = world.posted("general")[1]
     assert not message["flags"] & V2_FLAG and len(message["embeds"]) == 2
+
+
+async def test_the_chart_button_of_a_card_answers_with_the_papers_vote_chart(world):  # noqa: F811
+    await world.subscribe("general", "09:00", "UTC")
+    await complete_day(world, count=2)
+    await world.post_at(9.0)
+    message = world.posted("general")[1]
+    vote = await world.fake.click(message, custom_id="vote:2401.00101:up", user=world.member)
+    await vote.wait_for_followups(1)
+    message = world.fake.message(message["id"])
+    click = await world.fake.click(message, custom_id="chart:2401.00101", user=world.member)
+    first = await click.response()
+    # A chart drawn now is deferred (type 5), a cached one answered at once (type 4).
+    assert first["type"] in (4, 5) and first["data"]["flags"] & EPHEMERAL
+    assert click.acknowledged_after < 3
+    # The first chart loads matplotlib; the answer replaces the "thinking…" message.
+    reply = await click.original(where=lambda m: m["attachments"], timeout=30)
+    assert reply["flags"] & EPHEMERAL
+    png = world.fake.attachment_bytes(reply)
+    assert png.startswith(b"\x89PNG") and len(png) <= 150_000
