@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import math
 import shutil
 import tempfile
 import time
@@ -37,6 +36,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from benchmarks.bench_digest import ms, pct
 from bot.charts import ChartCache, load_history, render_png
 from bot.models import DailyList, Paper
 from storage.db import Store, open_store
@@ -48,18 +48,6 @@ NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 GUILD, OTHER_GUILD = 1, 2
 TARGET_P99_MS = 150.0
 TARGET_BYTES = 150 * 1024
-
-
-def pct(values: Sequence[float], q: float) -> float:
-    """The q-quantile (nearest rank); NaN for no values."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
-
-
-def ms(value: float) -> str:
-    return "-" if math.isnan(value) else f"{value:,.1f}" if value < 100 else f"{value:,.0f}"
 
 
 async def build(store: Store, sizes: Sequence[int], votes: int) -> list[Paper]:
