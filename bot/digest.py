@@ -6,6 +6,12 @@ plan are written before the first message, each message id right after Discord r
 the row is marked posted at the end. A post interrupted between Discord creating a message and
 the bot recording its id is resumed by looking for that message in the channel's recent
 history first (this needs Read Message History; without it the message may be sent twice).
+
+A forum channel gets each day as one forum post: the header opens it (the thread's id is its
+first message's id, as on Discord) and the cards are its messages; an interrupted post finds
+its thread among the forum's active threads by its name. An announcement channel subscribed
+with `crosspost` has each message published to the servers following it, before its id is
+recorded, so a resumed post publishes a message it finds again (Discord: already published).
 """
 
 from __future__ import annotations
@@ -67,6 +73,14 @@ FOLLOW_UPS_FOR = timedelta(days=3)  # papers added to a day are posted until it 
 RETRY_AFTER = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=25))
 LABEL_TITLE_CHARS = 45
 HF_DAY_URL = "https://huggingface.co/papers/date/{day}"
+# A forum post stays open a week (Discord's longest), past the LIVE_FOR days of edits and the
+# follow-ups: an archived thread's messages can't be edited.
+FORUM_ARCHIVE_MINUTES = 10080
+FORUM_TITLE_LIMIT = 100
+# Names a forum tag may have to be applied to digest posts when the admin chose none
+# (compared without case, spaces or punctuation).
+DIGEST_TAG_NAMES = ("dailypapers", "papers", "digest", "paperboy")
+PUBLISH_WITHIN = 10.0  # seconds; a publish that Discord holds longer (rate limit) is skipped
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,12 +91,17 @@ class DigestOptions:
     min_votes: int = 0
     language: str | None = "en"
     format: str = "cards"
+    crosspost: bool = False  # announcement channels: publish each message
+    tag: str | None = None  # forums: the tag's name; None: one named like the digest; "": none
 
     @classmethod
     def of(cls, sub: Subscription | None) -> DigestOptions:
         if sub is None:
             return cls()
-        return cls(top=sub.top, min_votes=sub.min_votes, language=sub.language, format=sub.format)
+        return cls(
+            top=sub.top, min_votes=sub.min_votes, language=sub.language, format=sub.format,
+            crosspost=sub.crosspost, tag=sub.forum_tag,
+        )  # fmt: skip
 
     @classmethod
     def of_plan(cls, plan: dict) -> DigestOptions:
@@ -253,6 +272,31 @@ def _text_displays(components: Sequence[dict]) -> list[str]:
             found.append(component.get("content") or "")
         found += _text_displays(component.get("components") or [])
     return found
+
+
+def forum_title(plan: dict) -> str:
+    """The name of a forum's post of the day: the day and its papers, follow-ups left out
+    (the name is what an interrupted post finds its thread by)."""
+    starts = plan.get("follow_ups")
+    own = plan["parts"][1 : starts[0][0]] if starts else plan["parts"][1:]
+    count = sum(len(ids) for ids in own)
+    title = i18n.plural(plan["language"], "digest.forum_title", count, day=plan["day"])
+    return render.truncate(title, FORUM_TITLE_LIMIT)
+
+
+def _tag_key(name: str) -> str:
+    return "".join(c for c in name.casefold() if c.isalnum())
+
+
+def forum_tag(forum: discord.ForumChannel, wanted: str | None) -> discord.ForumTag | None:
+    """The tag a digest post gets in `forum`: the one named `wanted` (any case), none for "",
+    and for None the first tag named like the digest ("Daily Papers", "Papers", "Digest")."""
+    if wanted == "":
+        return None
+    tags = forum.available_tags
+    if wanted is not None:
+        return next((t for t in tags if t.name.casefold() == wanted.casefold()), None)
+    return next((t for t in tags if _tag_key(t.name) in DIGEST_TAG_NAMES), None)
 
 
 def header_text(plan: dict, *, preview: bool = False) -> str:
@@ -763,6 +807,8 @@ class DigestPoster:
                 plan = make_plan(day, listed, papers, options)
                 if plans is not None:
                     plans[(day, options)] = plan
+            if isinstance(await self._channel(channel_id), discord.ForumChannel):
+                plan = {**plan, "forum": True}  # a copy: the cached plan serves other channels
             async with self.store.write() as conn:
                 post, created = await begin_post(
                     conn, channel_id=channel_id, guild_id=guild_id, day=day, plan=plan, now=now
@@ -771,10 +817,29 @@ class DigestPoster:
                     await restart_post(conn, channel_id, day)
             if post.state == POSTED:
                 return post
-            return await self._send(post, resuming=not created, now=now)
+            return await self._send(post, options, resuming=not created, now=now)
 
-    async def _send(self, post: Post, *, resuming: bool, now: datetime) -> Post:
-        channel = self.client.get_partial_messageable(post.channel_id, guild_id=post.guild_id)
+    async def _channel(self, channel_id: int) -> discord.abc.GuildChannel | None:
+        """The channel as the gateway told it (fetched when not cached); None when Discord
+        won't say (the send then fails with the real reason)."""
+        channel = self.client.get_channel(channel_id)
+        if channel is None:
+            try:
+                channel = await self.client.fetch_channel(channel_id)
+            except (discord.HTTPException, aiohttp.ClientError, TimeoutError, OSError) as exc:
+                log.info("channel %d could not be looked up: %r", channel_id, exc)
+                return None
+        return channel  # type: ignore[return-value]
+
+    def _target(self, post: Post, part: int) -> discord.PartialMessageable:
+        """Where message `part` of the post lives: the channel, or the forum post's thread."""
+        where = post.messages[0] if post.plan.get("forum") and part > 0 else post.channel_id
+        return self.client.get_partial_messageable(where, guild_id=post.guild_id)
+
+    async def _send(
+        self, post: Post, options: DigestOptions, *, resuming: bool, now: datetime
+    ) -> Post:
+        forum = post.plan.get("forum", False)
         missing = [part for part in range(len(post.parts)) if part not in post.messages]
         if missing:
             log.info(
@@ -785,14 +850,24 @@ class DigestPoster:
         try:
             for part in missing:
                 rendered = await self.render(post.plan, part, post.guild_id)
-                found = None
+                opens_thread = forum and part == 0
+                found: discord.abc.Snowflake | None = None
                 if resuming and part == missing[0]:
-                    found = await self._find_sent(channel, post, rendered)
+                    found = await (
+                        self._find_thread(post)
+                        if opens_thread
+                        else self._find_sent(self._target(post, part), post, rendered)
+                    )
                 if found is None:
                     await self.pacer.wait()
-                    fields = rendered.message_fields()
-                    fields["view"] = fields["view"] or discord.utils.MISSING
-                    found = await self._call(channel.send(**fields))
+                    if opens_thread:
+                        found = await self._open_thread(post, rendered, options)
+                    else:
+                        fields = rendered.message_fields()
+                        fields["view"] = fields["view"] or discord.utils.MISSING
+                        found = await self._call(self._target(post, part).send(**fields))
+                if options.crosspost and isinstance(found, discord.Message):
+                    await self._publish(found)
                 async with self.store.write() as conn:
                     await record_message(
                         conn, post.channel_id, post.day, part, found.id, rendered.payload_key()
@@ -816,6 +891,60 @@ class DigestPoster:
         post.state = POSTED
         log.info("posted the digest of %s in channel %d", post.day, post.channel_id)
         return post
+
+    async def _open_thread(
+        self, post: Post, rendered: Rendered, options: DigestOptions
+    ) -> discord.Message:
+        """Open the forum post of the day with the header; its message (the thread's id)."""
+        forum = await self._channel(post.channel_id)
+        if not isinstance(forum, discord.ForumChannel):
+            raise PermanentFailure("the channel is not a forum any more")
+        tag = forum_tag(forum, options.tag)
+        if options.tag and tag is None:
+            log.warning(
+                "forum %d has no tag named %r any more; posting the digest without it",
+                forum.id, options.tag,
+            )  # fmt: skip
+        made = await self._call(
+            forum.create_thread(
+                name=forum_title(post.plan),
+                content=rendered.content,
+                applied_tags=[tag] if tag else [],
+                auto_archive_duration=FORUM_ARCHIVE_MINUTES,
+            )
+        )
+        return made.message
+
+    async def _find_thread(self, post: Post) -> discord.Thread | None:
+        """The forum post of an interrupted digest, if Discord opened it before the bot died:
+        the bot's own active thread of that name in the forum, opened since the post began."""
+        forum = await self._channel(post.channel_id)
+        me = self.client.user
+        if not isinstance(forum, discord.ForumChannel) or me is None:
+            return None
+        name = forum_title(post.plan)
+        since = (post.started_at or datetime.now(UTC)) - timedelta(minutes=1)
+        for thread in forum.threads:
+            if (
+                thread.owner_id == me.id
+                and thread.name == name
+                and discord.utils.snowflake_time(thread.id) >= since
+            ):
+                log.info("found the forum post of an interrupted digest; not opening another")
+                return thread
+        return None
+
+    async def _publish(self, message: discord.Message) -> None:
+        """Publish a message of an announcement channel to its followers, best effort: the
+        digest itself must not wait on it or fail because of it."""
+        try:
+            await asyncio.wait_for(message.publish(), PUBLISH_WITHIN)
+        except discord.HTTPException as exc:
+            if exc.code == 40033:  # published before a restart: done
+                return
+            log.warning("digest message %d was not published: %s", message.id, _describe(exc))
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            log.warning("digest message %d was not published: %r", message.id, exc)
 
     async def _failed(
         self,
@@ -940,7 +1069,6 @@ class DigestPoster:
 
     async def _refresh_post(self, post: Post) -> int:
         edited = 0
-        channel = self.client.get_partial_messageable(post.channel_id, guild_id=post.guild_id)
         for part, message_id in sorted(post.messages.items()):
             if part == 0 or post.shown.get(part) == "gone":
                 continue
@@ -954,7 +1082,9 @@ class DigestPoster:
             await self.pacer.wait()
             try:
                 await self._call(
-                    channel.get_partial_message(message_id).edit(**rendered.message_fields())
+                    self._target(post, part)
+                    .get_partial_message(message_id)
+                    .edit(**rendered.message_fields())
                 )
             except PermanentFailure as exc:
                 log.info("digest message %d can't be edited any more: %s", message_id, exc)

@@ -33,6 +33,7 @@ from bot.digest import (
     DigestPoster,
     Pacer,
     VoteButton,
+    forum_tag,
     make_plan,
     shown_count,
 )
@@ -42,7 +43,7 @@ from bot.scheduler import DigestJobs, next_slot
 from storage.days import is_complete, latest_complete_day
 from storage.db import is_busy
 from storage.papers import latest_day
-from storage.posts import FAILED, POSTED, get_post, latest_posts
+from storage.posts import FAILED, POSTED, Post, get_post, latest_posts
 from storage.subscriptions import (
     LANGUAGE,
     MIN_VOTES_MAX,
@@ -62,6 +63,17 @@ NEEDED = {
     "send_messages": "Send Messages",
     "embed_links": "Embed Links",
 }
+# A forum: Send Messages is what Discord's settings call Create Posts there, and the cards go
+# into the post, a thread. (Publishing the bot's own messages in an announcement channel needs
+# only Send Messages; Manage Messages is for publishing other members' messages.)
+NEEDED_IN_FORUM = {
+    "view_channel": "View Channel",
+    "send_messages": "Create Posts",
+    "send_messages_in_threads": "Send Messages in Threads",
+    "embed_links": "Embed Links",
+}
+NO_TAG = "none"  # the `tag` option's value for "apply no tag"
+Postable = discord.TextChannel | discord.ForumChannel  # text and announcement channels, forums
 RECOMMENDED = {"read_message_history": "Read Message History"}
 # Offered by the language autocomplete; any other code typed is accepted too.
 LANGUAGES = (
@@ -190,7 +202,54 @@ def parse_language(text: str) -> str | None:
 
 def missing_permissions(channel: discord.abc.GuildChannel, me: discord.Member) -> list[str]:
     allowed = channel.permissions_for(me)
-    return [label for name, label in NEEDED.items() if not getattr(allowed, name)]
+    needed = NEEDED_IN_FORUM if isinstance(channel, discord.ForumChannel) else NEEDED
+    return [label for name, label in needed.items() if not getattr(allowed, name)]
+
+
+def _kind(channel: discord.abc.GuildChannel) -> str:
+    if isinstance(channel, discord.ForumChannel):
+        return "a forum"
+    if isinstance(channel, discord.TextChannel) and channel.is_news():
+        return "an announcement channel"
+    return "a text channel"
+
+
+def chosen_tag(channel: discord.abc.GuildChannel, tag: str | None) -> str | None:
+    """The `forum_tag` to store for the `tag` option: the forum tag's own name, "" for none,
+    None for the automatic choice; UserError when the option does not fit the channel."""
+    if not isinstance(channel, discord.ForumChannel):
+        if tag is not None:
+            raise UserError(f"`tag` is for forums; {channel.mention} is {_kind(channel)}.")
+        return None
+    names = ", ".join(f"`{t.name}`" for t in channel.available_tags) or "none"
+    if tag is not None and tag.strip().casefold() == NO_TAG:
+        stored = ""
+    elif tag is not None:
+        found = forum_tag(channel, tag.strip())
+        if found is None:
+            shown = render.defuse_mentions(render.truncate(tag, 20))
+            raise UserError(f"{channel.mention} has no tag “{shown}”. Its tags: {names}.")
+        stored = found.name
+    else:
+        stored = None
+    applied = forum_tag(channel, stored)
+    if applied is None and channel.flags.require_tag:
+        raise UserError(
+            f"{channel.mention} requires a tag on each post: choose one with `tag` "
+            f"(its tags: {names})."
+        )
+    me = channel.guild.me
+    if (
+        applied is not None
+        and applied.moderated
+        and me
+        and not channel.permissions_for(me).manage_threads
+    ):
+        raise UserError(
+            f"Only moderators can apply the tag `{applied.name}` in {channel.mention}: allow "
+            "**Manage Threads** for my role there, or choose another tag."
+        )
+    return stored
 
 
 def _describe_options(sub: Subscription) -> str:
@@ -201,11 +260,23 @@ def _describe_options(sub: Subscription) -> str:
         parts.append(f"≥ {sub.min_votes} upvotes")
     parts.append(f"summaries in {sub.language}" if sub.language else "summaries in any language")
     parts.append(sub.format)
+    if sub.crosspost:
+        parts.append("published to followers")
+    if sub.forum_tag:
+        parts.append(f"tag {sub.forum_tag}")
+    elif sub.forum_tag == "":
+        parts.append("no tag")
     return " · ".join(parts)
 
 
-def _jump(guild_id: int, channel_id: int, message_id: int) -> str:
-    return f"https://discord.com/channels/{guild_id}/{channel_id}/{message_id}"
+def _post_link(post: Post) -> str | None:
+    """A link to a digest's first message, or to its forum post (a thread: the same id)."""
+    first = post.messages.get(0)
+    if first is None:
+        return None
+    if post.plan.get("forum"):
+        return f"https://discord.com/channels/{post.guild_id}/{first}"
+    return f"https://discord.com/channels/{post.guild_id}/{post.channel_id}/{first}"
 
 
 def _within(seconds: float) -> str:
@@ -282,7 +353,7 @@ class Digest(commands.Cog):
 
     # -- helpers -----------------------------------------------------------------------------
 
-    def _own_channel(self, interaction: discord.Interaction, channel) -> discord.TextChannel:
+    def _own_channel(self, interaction: discord.Interaction, channel) -> Postable:
         if getattr(channel, "guild", None) is None or channel.guild.id != interaction.guild_id:
             raise UserError("Pick a channel of this server.")
         resolved = interaction.guild.get_channel(channel.id) if interaction.guild else None
@@ -376,26 +447,37 @@ class Digest(commands.Cog):
         min_votes="Only papers with at least this many upvotes",
         language="Summary language wanted, e.g. en or ko (default en; any = whatever is stored)",
         format="cards: a card per paper, buttons inside; embeds: classic cards; compact: a list",
+        crosspost="Announcement channels: publish each message to the servers following it",
+        tag="Forums: the tag of each day's post (default: one named like Daily Papers; none)",
     )
     async def subscribe(
         self,
         interaction: discord.Interaction,
-        channel: discord.TextChannel,
+        channel: Postable,
         time: app_commands.Range[str, 1, 20],
         timezone: app_commands.Range[str, 1, 64],
         top: app_commands.Range[int, 1, TOP_MAX] | None = None,
         min_votes: app_commands.Range[int, 0, MIN_VOTES_MAX] = 0,
         language: app_commands.Range[str, 1, 20] = "en",
         format: Literal["cards", "embeds", "compact"] = "cards",  # noqa: A002 - the option's name
+        crosspost: bool = False,
+        tag: app_commands.Range[str, 1, 20] | None = None,
     ) -> None:
         channel = self._own_channel(interaction, channel)
         post_time, zone = parse_time(time), parse_timezone(timezone)
         wanted_language = parse_language(language)
+        if crosspost and not (isinstance(channel, discord.TextChannel) and channel.is_news()):
+            raise UserError(
+                f"`crosspost` publishes to the servers following an announcement channel; "
+                f"{channel.mention} is {_kind(channel)}."
+            )
         recommended = self._check_can_post(channel)
+        stored_tag = chosen_tag(channel, tag)
         sub = Subscription(
             channel_id=channel.id, guild_id=channel.guild.id, post_time=post_time, timezone=zone,
             top=top, min_votes=min_votes, language=wanted_language, format=format,
-            created_at=self.clock(), created_by=interaction.user.id,
+            created_at=self.clock(), created_by=interaction.user.id, crosspost=crosspost,
+            forum_tag=stored_tag,
         )  # fmt: skip
         new = await self._write(interaction, lambda conn: save_subscription(conn, sub))
         text = f"{'Subscribed' if new else 'Updated'} {channel.mention}: {_describe_options(sub)}."
@@ -440,6 +522,17 @@ class Digest(commands.Cog):
         inside = [n for n in names if typed in n.casefold() and n not in starts]
         return [app_commands.Choice(name=n, value=n) for n in (starts + inside)[:25]]
 
+    @subscribe.autocomplete("tag")
+    async def tag_complete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        """The chosen forum's tags (the channel option as typed so far), and `none`."""
+        chosen = interaction.namespace.channel
+        forum = interaction.guild.get_channel(chosen.id) if chosen and interaction.guild else None
+        names = [t.name for t in getattr(forum, "available_tags", [])] + [NO_TAG]
+        typed = current.strip().casefold()
+        return [app_commands.Choice(name=n, value=n) for n in names if typed in n.casefold()][:25]
+
     @subscribe.autocomplete("language")
     async def language_complete(
         self, interaction: discord.Interaction, current: str
@@ -453,9 +546,7 @@ class Digest(commands.Cog):
 
     @digest.command(name="unsubscribe", description="Stop posting the digest in a channel")
     @app_commands.describe(channel="The channel that should stop getting the digest")
-    async def unsubscribe(
-        self, interaction: discord.Interaction, channel: discord.TextChannel
-    ) -> None:
+    async def unsubscribe(self, interaction: discord.Interaction, channel: Postable) -> None:
         channel = self._own_channel(interaction, channel)
         guild_id = interaction.guild_id
         removed = await self._write(
@@ -519,11 +610,7 @@ class Digest(commands.Cog):
             shown = shown_count(post.plan)
             if not shown:
                 return f"{post.day}: nothing to post (no papers)"
-            link = (
-                _jump(sub.guild_id, sub.channel_id, post.messages[0])
-                if 0 in post.messages
-                else None
-            )
+            link = _post_link(post)
             text = f"✅ {post.day}: posted, {shown} paper{'' if shown == 1 else 's'}"
             return f"{text} ([jump]({link}))" if link else text
         if post.state == FAILED:
@@ -542,7 +629,7 @@ class Digest(commands.Cog):
         self,
         interaction: discord.Interaction,
         date: str | None = None,  # noqa: A002 - the option's name users see
-        channel: discord.TextChannel | None = None,
+        channel: Postable | None = None,
     ) -> None:
         day = self._day(date) if date else await self._default_day()
         sub = None
@@ -576,7 +663,7 @@ class Digest(commands.Cog):
     async def post(
         self,
         interaction: discord.Interaction,
-        channel: discord.TextChannel,
+        channel: Postable,
         date: str | None = None,  # noqa: A002 - the option's name users see
     ) -> None:
         channel = self._own_channel(interaction, channel)
@@ -584,11 +671,7 @@ class Digest(commands.Cog):
         self._check_can_post(channel)
         existing = await get_post(self.store.reader, channel.id, day)
         if existing is not None and existing.state == POSTED:
-            link = (
-                _jump(channel.guild.id, channel.id, existing.messages[0])
-                if 0 in existing.messages
-                else None
-            )
+            link = _post_link(existing)
             raise UserError(
                 f"The digest of {day} is already in {channel.mention}"
                 + (f": {link}" if link else ".")

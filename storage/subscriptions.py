@@ -27,6 +27,7 @@ TOP_MAX = 100  # `top`: 1..TOP_MAX papers, or None for all
 MIN_VOTES_MAX = 100_000
 LANGUAGE = re.compile(r"[a-z]{2,3}(?:-[a-z0-9]{2,8})?")  # en, ko, zh-tw, pt-br...
 ID_MAX = 2**63 - 1  # SQLite's largest INTEGER; Discord ids are far below it
+TAG_NAME_MAX = 20  # Discord's longest forum tag name
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,11 +46,13 @@ class Subscription:
     created_by: int | None = None
     failed_at: datetime | None = None  # Discord refused the last post (403/404)
     failure: str | None = None
+    crosspost: bool = False  # announcement channels: publish each message to followers
+    forum_tag: str | None = None  # forums: None, the tag named like the digest; "", none
 
 
 _COLUMNS = (
     "channel_id, guild_id, post_time, timezone, top, min_votes, language, format,"
-    " created_at, created_by, failed_at, failure"
+    " created_at, created_by, failed_at, failure, crosspost, forum_tag"
 )
 
 
@@ -103,11 +106,18 @@ def subscription_problem(sub: Subscription) -> str | None:
             return f"{name} must be a datetime with a time zone, not {value!r}"
     if sub.failure is not None and not isinstance(sub.failure, str):
         return f"failure must be text or None, not {sub.failure!r}"
+    if type(sub.crosspost) is not bool:
+        return f"crosspost must be True or False, not {sub.crosspost!r}"
+    if sub.forum_tag is not None and not (
+        isinstance(sub.forum_tag, str) and len(sub.forum_tag) <= TAG_NAME_MAX
+    ):
+        return f"forum_tag must be a tag name of at most {TAG_NAME_MAX} characters or None"
     return None
 
 
 def _from_row(row: tuple) -> Subscription:
-    channel, guild, post_time, tz, top, min_votes, language, fmt, created, by, failed, why = row
+    channel, guild, post_time, tz, top, min_votes, language, fmt, created, by, *rest = row
+    failed, why, crosspost, forum_tag = rest
     return Subscription(
         channel_id=channel,
         guild_id=guild,
@@ -121,6 +131,8 @@ def _from_row(row: tuple) -> Subscription:
         created_by=by,
         failed_at=from_iso(failed),
         failure=why,
+        crosspost=bool(crosspost),
+        forum_tag=forum_tag,
     )
 
 
@@ -167,12 +179,13 @@ async def save_subscription(conn: aiosqlite.Connection, sub: Subscription) -> bo
         "SELECT 1 FROM subscriptions WHERE channel_id = ?", (sub.channel_id,)
     )
     await conn.execute(
-        f"INSERT INTO subscriptions ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)"
+        f"INSERT INTO subscriptions ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?)"
         " ON CONFLICT (channel_id) DO UPDATE SET guild_id = excluded.guild_id,"
         " post_time = excluded.post_time, timezone = excluded.timezone, top = excluded.top,"
         " min_votes = excluded.min_votes, language = excluded.language,"
         " format = excluded.format, created_by = excluded.created_by,"
-        " failed_at = NULL, failure = NULL",
+        " failed_at = NULL, failure = NULL, crosspost = excluded.crosspost,"
+        " forum_tag = excluded.forum_tag",
         (
             sub.channel_id,
             sub.guild_id,
@@ -184,6 +197,8 @@ async def save_subscription(conn: aiosqlite.Connection, sub: Subscription) -> bo
             sub.format,
             to_iso(sub.created_at) if sub.created_at else None,
             sub.created_by,
+            int(sub.crosspost),
+            sub.forum_tag,
         ),
     )
     return not rows

@@ -597,7 +597,12 @@ async def test_preview_is_private_and_post_backfills_once(world):
 
 
 async def _seed_due_digest(
-    db_path: Path, guild: FakeGuild, channel_id: int, papers: int, card_format: str = "cards"
+    db_path: Path,
+    guild: FakeGuild,
+    channel_id: int,
+    papers: int,
+    card_format: str = "cards",
+    **sub_options,
 ) -> date:
     """A store where yesterday (UTC, real time) is complete and #general is due at 00:00 UTC."""
     from bot.models import DailyList
@@ -619,7 +624,7 @@ async def _seed_due_digest(
             conn,
             Subscription(channel_id=channel_id, guild_id=guild.id, post_time=datetime.min.time(),
                          timezone="UTC", created_at=now - timedelta(days=2),
-                         format=card_format),
+                         format=card_format, **sub_options),
         )  # fmt: skip
     return yesterday
 

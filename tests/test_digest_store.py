@@ -341,3 +341,23 @@ async def test_existing_embed_subscriptions_and_posts_keep_their_look_after_the_
                 conn, Subscription(3, 9, time(9), "UTC", created_at=datetime.now(UTC))
             )
         assert (await get_subscription(store.reader, 3)).format == "cards"
+
+
+async def test_forum_tags_and_crossposts_are_kept_and_checked(store):
+    from storage.subscriptions import Subscription, get_subscription, save_subscription
+
+    made = datetime(2024, 1, 1, tzinfo=UTC)
+    base = Subscription(channel_id=7, guild_id=1, post_time=time(9), timezone="UTC",
+                        created_at=made)  # fmt: skip
+    async with store.write() as conn:
+        await save_subscription(conn, replace(base, forum_tag="cs.LG"))
+    assert (await get_subscription(store.reader, 7)).forum_tag == "cs.LG"
+    async with store.write() as conn:  # subscribing again replaces both settings
+        await save_subscription(conn, replace(base, crosspost=True, forum_tag=""))
+    again = await get_subscription(store.reader, 7)
+    assert (again.crosspost, again.forum_tag) == (True, "")
+    for bad in ({"crosspost": 1}, {"forum_tag": "x" * 21}, {"forum_tag": 5}):
+        with pytest.raises(ValueError):
+            async with store.write() as conn:
+                await save_subscription(conn, replace(base, **bad))
+    assert (await get_subscription(store.reader, 7)).crosspost is True
