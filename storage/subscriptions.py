@@ -179,7 +179,8 @@ async def save_subscription(conn: aiosqlite.Connection, sub: Subscription) -> bo
         "SELECT 1 FROM subscriptions WHERE channel_id = ?", (sub.channel_id,)
     )
     await conn.execute(
-        f"INSERT INTO subscriptions ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?)"
+        f"INSERT INTO subscriptions ({_COLUMNS})"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?)"
         " ON CONFLICT (channel_id) DO UPDATE SET guild_id = excluded.guild_id,"
         " post_time = excluded.post_time, timezone = excluded.timezone, top = excluded.top,"
         " min_votes = excluded.min_votes, language = excluded.language,"
