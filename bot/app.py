@@ -242,7 +242,7 @@ async def open_services(
 ) -> AsyncIterator[Services]:
     """Open the store and the HTTP client, and build what the cogs need."""
     clock = clock or (lambda: datetime.now(UTC))
-    async with open_store(settings.database_path) as store, http_client(settings) as http:
+    async with open_store(settings.store_target) as store, http_client(settings) as http:
         sources = Sources.create(http, settings)
         ingest = Ingest(store, sources.huggingface, clock)
         summaries = summary_service(settings, store, http, clock)

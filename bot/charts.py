@@ -31,12 +31,12 @@ from typing import TYPE_CHECKING
 
 from bot.errors import UserError
 from bot.models import Paper, normalize_arxiv_id
+from storage.interface import Reader
 from storage.member_votes import DOWN, UP, vote_counts, vote_log
 from storage.papers import get_paper, paper_key
 from storage.votes import upvote_history_since
 
 if TYPE_CHECKING:
-    import aiosqlite
     import discord
 
     from bot.app import Services
@@ -467,7 +467,7 @@ CHARTS = ChartCache()
 
 
 async def load_history(
-    db: aiosqlite.Connection, paper: Paper, guild_id: int | None, days: int, now: datetime
+    db: Reader, paper: Paper, guild_id: int | None, days: int, now: datetime
 ) -> VoteHistory:
     """The chart data of `paper` for the last `days` days; the 👍/👎 of server `guild_id` only
     (None: no server votes)."""

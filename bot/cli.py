@@ -213,7 +213,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         return _fail(str(exc), EXIT_USAGE)
     if db := getattr(args, "db", None):
-        settings = dataclasses.replace(settings, database_path=db)
+        from storage.db import is_database_url
+
+        if is_database_url(str(db)):
+            settings = dataclasses.replace(settings, database_url=str(db))
+        else:  # a file given on the command line wins over DATABASE_URL too
+            settings = dataclasses.replace(settings, database_path=Path(db), database_url=None)
 
     context = Context(args, settings, json=getattr(args, "json", False), verbose=verbose)
     if args.handler is _run:  # the bot logs like a service: LOG_LEVEL, with timestamps
@@ -247,7 +252,11 @@ def _report(exc: Exception, context: Context) -> int:
 
 def _known_error(exc: Exception, settings: Settings) -> tuple[str, int] | None:
     """(message, exit code) for the failures a user can act on; None for a bug."""
-    path = settings.database_path
+    from storage.postgres import redact
+
+    path = redact(settings.database_url) if settings.database_url else settings.database_path
+    if isinstance(exc, ConnectionError) and settings.database_url:
+        return str(exc), EXIT_FAILED
     if isinstance(exc, UserError):
         return str(exc), exc.exit_code
     if isinstance(exc, _loaded(("storage.db", "DatabaseNeedsMigration"))):
@@ -320,10 +329,10 @@ def build_parser() -> argparse.ArgumentParser:
     # SUPPRESS: a subcommand's default must not overwrite a value given before the subcommand.
     options.add_argument(
         "--db",
-        type=Path,
-        metavar="PATH",
+        metavar="PATH|URL",
         default=argparse.SUPPRESS,
-        help="the SQLite database file (default: PAPERBOY_DB, else paperboy.db)",
+        help="the SQLite database file or a postgresql:// URL (default: DATABASE_URL, else "
+        "PAPERBOY_DB, else paperboy.db)",
     )
     options.add_argument(
         "--json", action="store_true", default=argparse.SUPPRESS, help="print JSON instead"
@@ -564,6 +573,12 @@ async def _store(
     """
     from storage.db import open_store
 
+    if settings.database_url:  # PostgreSQL: the server says what is missing
+        async with open_store(
+            settings.database_url, readers=1, read_only=not (write or create)
+        ) as store:
+            yield store
+        return
     path = settings.database_path
     if path.is_dir():
         raise UserError(
@@ -1504,7 +1519,7 @@ async def _db_info(context: Context) -> int:
 
     async with _store(context.settings) as store:
         info = await store_info(store.reader)
-    data: dict[str, Any] = {"path": str(context.settings.database_path)}
+    data: dict[str, Any] = {"path": context.settings.store_location}
     for name, value in dataclasses.asdict(info).items():
         data[name] = value.isoformat() if isinstance(value, date) else value
     if context.json:
@@ -1525,18 +1540,20 @@ async def _db_info(context: Context) -> int:
 @_async
 async def _db_migrate(context: Context) -> int:
     """Apply the schema migrations a database made by an older paperboy still needs."""
-    from storage.db import DatabaseNeedsMigration
+    from storage.db import DatabaseNeedsMigration, NotAPaperboyDatabase
     from storage.papers import store_info
 
     settings = context.settings
     try:
         async with _store(settings) as store:  # read-only: is there anything to do?
             before = after = (await store_info(store.reader)).schema_version
-    except DatabaseNeedsMigration as exc:
-        before = exc.version
+    except (DatabaseNeedsMigration, NotAPaperboyDatabase) as exc:
+        if isinstance(exc, NotAPaperboyDatabase) and not settings.database_url:
+            raise  # a SQLite file that is not paperboy's is left alone
+        before = getattr(exc, "version", 0)  # an empty PostgreSQL database gets the schema
         async with _store(settings, write=True) as store:
             after = (await store_info(store.reader)).schema_version
-    path = settings.database_path
+    path = settings.store_location
     if context.json:
         _print_json({"path": str(path), "schema_version": after, "previous_version": before})
     elif after == before:

@@ -28,12 +28,13 @@ MAX_LLM_CONCURRENCY = 64
 MAX_SUMMARY_BULLETS = 10
 MAX_SUMMARY_REQUESTS_PER_HOUR = 1000
 MAX_GRACE_MINUTES = 1440
-SECRETS = ("discord_token", "llm_api_key")  # never printed, logged or put in a repr
+SECRETS = ("discord_token", "llm_api_key", "database_url")  # never printed, logged or put in a repr
 
 # Settings field -> environment variable. `.env.example` and the README list every one of them.
 ENV_VARS = {
     "discord_token": "DISCORD_TOKEN",
     "database_path": "PAPERBOY_DB",
+    "database_url": "DATABASE_URL",
     "hf_api_base": "HF_API_BASE",
     "arxiv_api_base": "ARXIV_API_BASE",
     "dev_guild_id": "DEV_GUILD_ID",
@@ -70,6 +71,8 @@ class Settings:
 
     discord_token: str | None = None  # secret: never printed, logged or put in a repr
     database_path: Path = Path("paperboy.db")  # relative paths are relative to the working dir
+    # PostgreSQL instead of the SQLite file (secret: its password), postgresql://user:pw@host/db
+    database_url: str | None = None
     hf_api_base: str = "https://huggingface.co"
     arxiv_api_base: str = "https://export.arxiv.org"
     dev_guild_id: int | None = None  # sync slash commands to this server only (development)
@@ -112,6 +115,18 @@ class Settings:
             return self.summary_provider
         return "openai" if self.llm_base_url else "abstract"
 
+    @property
+    def store_target(self) -> Path | str:
+        """What storage.open_store opens: the PostgreSQL URL when set, else the SQLite file."""
+        return self.database_url or self.database_path
+
+    @property
+    def store_location(self) -> str:
+        """The store for messages: the SQLite path, or the URL without its password."""
+        from storage.postgres import redact
+
+        return redact(self.database_url) if self.database_url else str(self.database_path)
+
     def __repr__(self) -> str:
         parts = []
         for f in fields(self):
@@ -151,6 +166,7 @@ def load_settings(
     return Settings(
         discord_token=get("discord_token"),
         database_path=Path(database).expanduser() if database else defaults.database_path,
+        database_url=_database_url(get("database_url")),
         hf_api_base=_http_url("HF_API_BASE", get("hf_api_base")) or defaults.hf_api_base,
         arxiv_api_base=_http_url("ARXIV_API_BASE", get("arxiv_api_base"))
         or defaults.arxiv_api_base,
@@ -257,6 +273,17 @@ def _summary_settings(get: Callable[[str], str | None], defaults: Settings) -> d
 
 def _show(value: str) -> str:
     return repr(value if len(value) <= 40 else value[:39] + "…")
+
+
+def _database_url(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not value.startswith(("postgresql://", "postgres://")):
+        raise ConfigError(
+            "DATABASE_URL must be a PostgreSQL URL such as postgresql://user:password@host:5432/"
+            "paperboy (leave it empty to use the SQLite file PAPERBOY_DB)."
+        )
+    return value
 
 
 def _http_url(name: str, value: str | None) -> str | None:

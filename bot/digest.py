@@ -27,7 +27,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import aiohttp
-import aiosqlite
 import discord
 
 from bot import charts, i18n, render
@@ -35,6 +34,7 @@ from bot.components import Guarded
 from bot.errors import UserError
 from bot.models import Paper
 from storage.db import Store
+from storage.interface import Reader
 from storage.member_votes import DOWN, UP, WITHDRAWN, toggle_vote, vote_counts
 from storage.papers import get_paper, load_papers, paper_key, papers_on_day
 from storage.posts import (
@@ -516,7 +516,7 @@ class Writer:
 
 
 async def fallback_reasons(
-    db: aiosqlite.Connection,
+    db: Reader,
     papers: Iterable[Paper],
     language: str | None,
     writer: Writer | None,

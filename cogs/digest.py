@@ -11,14 +11,12 @@ import difflib
 import logging
 import math
 import re
-import sqlite3
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from typing import Literal, TypeVar
 from zoneinfo import ZoneInfo, available_timezones
 
-import aiosqlite
 import discord
 from discord import app_commands
 from discord.ext import commands
@@ -42,6 +40,7 @@ from bot.models import parse_day
 from bot.scheduler import DigestJobs, next_slot
 from storage.days import is_complete, latest_complete_day
 from storage.db import is_busy
+from storage.interface import Writer
 from storage.papers import latest_day
 from storage.posts import FAILED, POSTED, Post, get_post, latest_posts
 from storage.subscriptions import (
@@ -409,7 +408,7 @@ class Digest(commands.Cog):
     async def _write(
         self,
         interaction: discord.Interaction,
-        work: Callable[[aiosqlite.Connection], Awaitable[T]],
+        work: Callable[[Writer], Awaitable[T]],
     ) -> T:
         """`work` in a write transaction; the interaction is deferred if it takes a while."""
         task = asyncio.create_task(self._write_patiently(work))
@@ -422,14 +421,14 @@ class Digest(commands.Cog):
                 log.warning("could not defer an answer while waiting for the database")
         return await task
 
-    async def _write_patiently(self, work: Callable[[aiosqlite.Connection], Awaitable[T]]) -> T:
+    async def _write_patiently(self, work: Callable[[Writer], Awaitable[T]]) -> T:
         loop = asyncio.get_running_loop()
         give_up = loop.time() + WRITE_PATIENCE
         while True:
             try:
                 async with self.store.write() as conn:
                     return await work(conn)
-            except sqlite3.OperationalError as exc:
+            except Exception as exc:
                 if not is_busy(exc) or loop.time() >= give_up:
                     raise  # busy for good: bot.app.user_message tells the admin to try again
                 log.warning("the database is locked by another process; writing again")

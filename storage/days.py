@@ -25,8 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-import aiosqlite
-
+from storage.interface import Reader, Writer
 from storage.votes import from_iso, to_iso
 
 STABLE_POLLS = 2  # consecutive polls after the day's end that must agree
@@ -63,9 +62,7 @@ def _counts(day: date, papers: int, most: int, now: datetime) -> bool:
     return papers >= most or now >= day_end(day) + SHRUNK_AFTER
 
 
-async def record_poll(
-    conn: aiosqlite.Connection, day: date, paper_ids: list[str], now: datetime
-) -> DayState:
+async def record_poll(conn: Writer, day: date, paper_ids: list[str], now: datetime) -> DayState:
     """Record a successful poll of `day`'s list (inside the caller's write transaction) and
     complete the day when the rules of the module docstring say so."""
     digest = paper_set_hash(paper_ids)
@@ -97,12 +94,12 @@ async def record_poll(
     return DayState(day, papers, streak, now, from_iso(complete_at), settled)
 
 
-async def record_failed_poll(conn: aiosqlite.Connection, day: date) -> None:
+async def record_failed_poll(conn: Writer, day: date) -> None:
     """A poll that failed breaks the streak: the next good poll can't confirm the last one."""
     await conn.execute("UPDATE day_polls SET stable_polls = 0 WHERE day = ?", (day.isoformat(),))
 
 
-async def latest_complete_day(db: aiosqlite.Connection) -> tuple[date, datetime] | None:
+async def latest_complete_day(db: Reader) -> tuple[date, datetime] | None:
     """(day, when it became complete) of the newest complete day, or None."""
     rows = await db.execute_fetchall(
         "SELECT day, complete_at FROM day_polls WHERE complete_at IS NOT NULL"
@@ -114,14 +111,14 @@ async def latest_complete_day(db: aiosqlite.Connection) -> tuple[date, datetime]
     return date.fromisoformat(day), from_iso(complete_at)
 
 
-async def is_complete(db: aiosqlite.Connection, day: date) -> bool:
+async def is_complete(db: Reader, day: date) -> bool:
     rows = await db.execute_fetchall(
         "SELECT 1 FROM day_polls WHERE day = ? AND complete_at IS NOT NULL", (day.isoformat(),)
     )
     return bool(rows)
 
 
-async def incomplete_days(db: aiosqlite.Connection, *, since: date) -> set[date]:
+async def incomplete_days(db: Reader, *, since: date) -> set[date]:
     """Days from `since` on that were polled but are not complete yet."""
     rows = await db.execute_fetchall(
         "SELECT day FROM day_polls WHERE day >= ? AND complete_at IS NULL", (since.isoformat(),)

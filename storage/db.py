@@ -1,4 +1,6 @@
-"""Open the SQLite store, apply numbered migrations, and serialise writes.
+"""The SQLite store (the default backend of storage/interface.py): open it, apply numbered
+migrations, serialise writes. `open_store` opens either backend: a path is SQLite, a
+``postgresql://`` URL is PostgreSQL (storage/postgres.py).
 
 `open_store(path)` opens read-write: it creates the file, switches it to WAL and migrates it.
 `open_store(path, read_only=True)` only reads: it never creates, migrates or switches anything,
@@ -18,6 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
+
+from storage.dialects import SqliteDialect
+from storage.interface import Store
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +66,18 @@ class DatabaseNeedsMigration(RuntimeError):
         self.latest = latest
 
 
+# PostgreSQL's SQLSTATEs (asyncpg's `sqlstate`) for the same two cases: a lock not granted
+# within lock_timeout or a deadlock; a disk full.
+_PG_BUSY = {"55P03", "40P01"}
+_PG_FULL = {"53100"}
+
+
 def is_busy(error: BaseException) -> bool:
-    """Whether `error` says another connection holds the database (SQLITE_BUSY / _LOCKED, and
-    their extended codes): worth trying again, unlike other errors."""
+    """Whether `error` says another connection holds the database (SQLITE_BUSY / _LOCKED and
+    their extended codes; PostgreSQL: the write lock not granted in time): worth trying the
+    transaction again, unlike other errors. Either backend's."""
+    if getattr(error, "sqlstate", None) in _PG_BUSY:
+        return True
     code = getattr(error, "sqlite_errorcode", None)
     return (
         isinstance(error, sqlite3.OperationalError)
@@ -73,7 +87,9 @@ def is_busy(error: BaseException) -> bool:
 
 
 def is_full(error: BaseException) -> bool:
-    """Whether `error` is SQLite's "database or disk is full"."""
+    """Whether `error` is "database or disk is full", on either backend."""
+    if getattr(error, "sqlstate", None) in _PG_FULL:
+        return True
     code = getattr(error, "sqlite_errorcode", None)
     return isinstance(error, sqlite3.OperationalError) and code == sqlite3.SQLITE_FULL
 
@@ -191,6 +207,24 @@ def _split_sql(script: str) -> list[str]:
     return statements
 
 
+class SqliteWriter:
+    """The writer connection inside a transaction, as storage/interface.py's Writer."""
+
+    dialect = SqliteDialect()
+
+    def __init__(self, conn: aiosqlite.Connection):
+        self._conn = conn
+
+    async def execute_fetchall(self, sql: str, parameters: Any = ()) -> Any:
+        return await self._conn.execute_fetchall(sql, parameters)
+
+    async def execute(self, sql: str, parameters: Any = ()) -> Any:
+        return await self._conn.execute(sql, parameters)  # a cursor: its rowcount
+
+    async def executemany(self, sql: str, parameters: Any) -> None:
+        await self._conn.executemany(sql, parameters)
+
+
 class ReaderPool:
     """Read-only statements spread over a few connections, as one connection-like object.
 
@@ -200,13 +234,15 @@ class ReaderPool:
     connection's: a cursor stays on the connection that made it.
     """
 
+    dialect = SqliteDialect()
+
     def __init__(self, connections: list[aiosqlite.Connection]):
         if not connections:
             raise ValueError("a reader pool needs at least one connection")
         self.connections = connections
         self._inflight = [0] * len(connections)
 
-    async def execute_fetchall(self, sql: str, parameters: Any = None) -> Any:
+    async def execute_fetchall(self, sql: str, parameters: Any = ()) -> Any:
         inflight = self._inflight
         index = inflight.index(min(inflight))
         inflight[index] += 1
@@ -223,7 +259,7 @@ class ReaderPool:
             await conn.close()
 
 
-class Store:
+class SqliteStore:
     """The database: one writer connection behind a lock, a small pool of connections for reads.
 
     SQLite allows one writer at a time; serialising writes in-process avoids busy errors and
@@ -231,26 +267,23 @@ class Store:
     read-only has no writer: `write()` raises.
     """
 
-    def __init__(
-        self,
-        path: Path,
-        writer: aiosqlite.Connection | None,
-        reader: ReaderPool | aiosqlite.Connection,
-    ):
+    def __init__(self, path: Path, writer: aiosqlite.Connection | None, reader: ReaderPool):
         self.path = path
+        self.location = str(path)
         self._writer = writer
+        self._writing = SqliteWriter(writer) if writer is not None else None
         self.reader = reader
         self._write_lock = asyncio.Lock()
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def write(self) -> AsyncIterator[SqliteWriter]:
         """A write transaction: commits when the block ends, rolls back if it raises."""
-        if self._writer is None:
+        if self._writer is None or self._writing is None:
             raise RuntimeError(f"the store {self.path} was opened read-only")
         async with self._write_lock:
             await self._writer.execute("BEGIN IMMEDIATE")
             try:
-                yield self._writer
+                yield self._writing
             except BaseException:
                 await self._writer.rollback()
                 raise
@@ -267,10 +300,31 @@ class Store:
             await self._writer.close()
 
 
+def is_database_url(target: object) -> bool:
+    """Whether `target` names a PostgreSQL database rather than a SQLite file."""
+    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
+
+
 @asynccontextmanager
 async def open_store(
-    path: Path | str, *, readers: int | None = None, read_only: bool = False
+    target: Path | str, *, readers: int | None = None, read_only: bool = False
 ) -> AsyncIterator[Store]:
+    """The store at `target`: a SQLite file (`open_sqlite_store`) or a ``postgresql://`` URL
+    (storage/postgres.py), opened, migrated unless `read_only`, closed after the block."""
+    if is_database_url(target):
+        from storage.postgres import open_postgres_store
+
+        async with open_postgres_store(str(target), readers=readers, read_only=read_only) as store:
+            yield store
+    else:
+        async with open_sqlite_store(target, readers=readers, read_only=read_only) as store:
+            yield store
+
+
+@asynccontextmanager
+async def open_sqlite_store(
+    path: Path | str, *, readers: int | None = None, read_only: bool = False
+) -> AsyncIterator[SqliteStore]:
     """Open (creating if needed) and migrate the database at `path`, with `readers` connections
     for reads (``store.reader``; default DEFAULT_READERS).
 
@@ -309,7 +363,7 @@ async def open_store(
         if writer is not None:
             await writer.close()
         raise
-    store = Store(path, writer, ReaderPool(connections))
+    store = SqliteStore(path, writer, ReaderPool(connections))
     try:
         yield store
     finally:

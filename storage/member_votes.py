@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-import aiosqlite
-
+from storage.interface import Reader, Writer
 from storage.sql import chunks, marks
 from storage.votes import from_iso, to_iso
 
@@ -14,7 +13,7 @@ UP, DOWN, WITHDRAWN = 1, -1, 0
 
 
 async def toggle_vote(
-    conn: aiosqlite.Connection, guild_id: int, paper_pk: int, user_id: int, vote: int, now: datetime
+    conn: Writer, guild_id: int, paper_pk: int, user_id: int, vote: int, now: datetime
 ) -> int:
     """Apply a click: the same vote again withdraws it, another one replaces it.
 
@@ -52,13 +51,14 @@ async def toggle_vote(
 
 
 async def vote_counts(
-    db: aiosqlite.Connection, guild_id: int, paper_pks: Sequence[int]
+    db: Reader, guild_id: int, paper_pks: Sequence[int]
 ) -> dict[int, tuple[int, int]]:
     """(up, down) votes of the server's members per paper; papers without votes are (0, 0)."""
     counts = dict.fromkeys(paper_pks, (0, 0))
     for chunk in chunks(list(dict.fromkeys(paper_pks))):
         rows = await db.execute_fetchall(
-            "SELECT paper_pk, sum(vote = 1), sum(vote = -1) FROM member_votes"
+            "SELECT paper_pk, sum(CASE WHEN vote = 1 THEN 1 ELSE 0 END),"
+            " sum(CASE WHEN vote = -1 THEN 1 ELSE 0 END) FROM member_votes"
             f" WHERE guild_id = ? AND paper_pk IN ({marks(len(chunk))}) GROUP BY paper_pk",
             (guild_id, *chunk),
         )
@@ -66,9 +66,7 @@ async def vote_counts(
     return counts
 
 
-async def vote_log(
-    db: aiosqlite.Connection, guild_id: int, paper_pk: int
-) -> list[tuple[datetime, int, int]]:
+async def vote_log(db: Reader, guild_id: int, paper_pk: int) -> list[tuple[datetime, int, int]]:
     """(voted_at, user_id, vote) of every vote change on the paper in ONE server, oldest first
     (WITHDRAWN = 0 after a withdrawal); other servers' votes are never read."""
     rows = await db.execute_fetchall(

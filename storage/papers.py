@@ -8,10 +8,9 @@ from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 
-import aiosqlite
-
 from bot.models import OLD_ARCHIVES, DailyList, Paper, Summary
-from storage.search_text import fold
+from storage.interface import Reader, Writer
+from storage.search_text import index_text
 from storage.sql import chunks, marks
 from storage.votes import from_iso, record_upvotes, to_iso
 
@@ -80,7 +79,7 @@ def _is_given(value: object) -> bool:
 
 def _summary_text(summaries: Iterable[tuple[str, str, str]]) -> str:
     """Folded text of stored summaries (language, source, bullets JSON) for the index."""
-    return fold(" ".join(" ".join(json.loads(bullets)) for _, _, bullets in summaries))
+    return index_text(" ".join(" ".join(json.loads(bullets)) for _, _, bullets in summaries))
 
 
 async def _run(*statements: Awaitable) -> list:
@@ -97,9 +96,7 @@ async def _run(*statements: Awaitable) -> list:
     return results
 
 
-async def save_papers(
-    conn: aiosqlite.Connection, papers: Iterable[Paper], observed_at: datetime
-) -> SaveStats:
+async def save_papers(conn: Writer, papers: Iterable[Paper], observed_at: datetime) -> SaveStats:
     """Insert or merge papers (inside the caller's write transaction).
 
     Merging keeps stored values the new source does not give, so importing a digest (no
@@ -112,9 +109,7 @@ async def save_papers(
     return await _save(conn, batch, observed_at)
 
 
-async def save_daily_list(
-    conn: aiosqlite.Connection, daily: DailyList, observed_at: datetime
-) -> SaveStats:
+async def save_daily_list(conn: Writer, daily: DailyList, observed_at: datetime) -> SaveStats:
     """Save a day's papers and their ranks on that day (inside the caller's transaction)."""
     batch: dict[int, Paper] = {}
     ranks: dict[int, int] = {}
@@ -127,7 +122,7 @@ async def save_daily_list(
 
 
 async def _save(
-    conn: aiosqlite.Connection,
+    conn: Writer,
     batch: dict[int, Paper],
     observed_at: datetime,
     day: str | None = None,
@@ -197,7 +192,7 @@ async def _save(
             upvotes = paper.upvotes
             seen_at = None if upvotes is None else at
             inserts.append((pk, paper.id, *values, upvotes, seen_at, now))
-            fts_rows.append((pk, fold(paper.title), summary_texts.pop(pk, "")))
+            fts_rows.append((pk, index_text(paper.title), summary_texts.pop(pk, "")))
             if upvotes is not None:
                 new_votes.append((pk, at, upvotes))
             author_changes[pk] = paper.authors
@@ -211,7 +206,7 @@ async def _save(
         if changed:
             updates.append((*merged.values(), now, pk))
             if merged["title"] != old["title"]:
-                title_changes.append((fold(merged["title"]), pk))
+                title_changes.append((index_text(merged["title"]), pk))
         if (
             paper.authors
             and paper.authors != stored_authors.get(pk, [])
@@ -308,7 +303,7 @@ async def _save(
 
 
 async def _select_in(
-    conn: aiosqlite.Connection,
+    conn: Writer,
     sql: str,
     values: Sequence,
     suffix: str = "",
@@ -323,7 +318,7 @@ async def _select_in(
     return rows
 
 
-async def _authors_of(conn: aiosqlite.Connection, pks: list[int]) -> dict[int, list[str]]:
+async def _authors_of(conn: Writer, pks: list[int]) -> dict[int, list[str]]:
     """Stored author names of each paper, in order."""
     names: dict[int, list[str]] = {}
     for pk, name in await _select_in(
@@ -346,7 +341,7 @@ def author_token(author_id: int) -> str:
 
 
 def _link_authors(
-    conn: aiosqlite.Connection,
+    conn: Writer,
     authors: dict[int, list[str]],
     ids: dict[str, int],
     next_id: int,
@@ -371,7 +366,7 @@ def _link_authors(
             conn.executemany("INSERT INTO authors (id, name) VALUES (?, ?)", new_rows),
             conn.executemany(
                 "INSERT INTO author_fts (rowid, name) VALUES (?, ?)",
-                [(author_id, fold(name)) for author_id, name in new_rows],
+                [(author_id, index_text(name)) for author_id, name in new_rows],
             ),
         ]
     writes.append(
@@ -436,7 +431,7 @@ def _changed_summaries(
 _PAPER_COLUMNS = f"pk, id, {', '.join(_COLUMNS)}, upvotes"
 
 
-async def load_papers(db: aiosqlite.Connection, pks: Sequence[int]) -> list[Paper]:
+async def load_papers(db: Reader, pks: Sequence[int]) -> list[Paper]:
     """Full papers (authors, summaries, days) for the given keys, in the given order."""
     by_pk: dict[int, Paper] = {}
     for chunk in chunks(list(dict.fromkeys(pks))):
@@ -481,36 +476,36 @@ async def load_papers(db: aiosqlite.Connection, pks: Sequence[int]) -> list[Pape
     return [by_pk[pk] for pk in pks if pk in by_pk]
 
 
-async def get_paper(db: aiosqlite.Connection, arxiv_id: str) -> Paper | None:
+async def get_paper(db: Reader, arxiv_id: str) -> Paper | None:
     """The stored paper with this (versionless) arXiv id, or None."""
     papers = await load_papers(db, [paper_key(arxiv_id)])
     return papers[0] if papers else None
 
 
-async def papers_on_day(db: aiosqlite.Connection, day: date) -> list[Paper]:
+async def papers_on_day(db: Reader, day: date) -> list[Paper]:
     """The day's list, most upvoted first (ties keep the list's own order)."""
     rows = await db.execute_fetchall(
         "SELECT d.paper_pk FROM daily_entries d JOIN papers p ON p.pk = d.paper_pk"
-        " WHERE d.day = ? ORDER BY p.upvotes DESC, d.rank",
+        " WHERE d.day = ? ORDER BY p.upvotes DESC NULLS LAST, d.rank",
         (day.isoformat(),),
     )
     return await load_papers(db, [pk for (pk,) in rows])
 
 
-async def latest_day(db: aiosqlite.Connection) -> date | None:
+async def latest_day(db: Reader) -> date | None:
     """The most recent day with a stored list."""
     ((day,),) = await db.execute_fetchall("SELECT max(day) FROM daily_entries")
     return date.fromisoformat(day) if day else None
 
 
 async def top_papers(
-    db: aiosqlite.Connection, since: date, until: date, *, limit: int = 10, offset: int = 0
+    db: Reader, since: date, until: date, *, limit: int = 10, offset: int = 0
 ) -> list[Paper]:
     """The most upvoted papers listed on a day in [since, until]."""
     rows = await db.execute_fetchall(
         "SELECT p.pk FROM papers p WHERE p.pk IN"
         " (SELECT paper_pk FROM daily_entries WHERE day BETWEEN ? AND ?)"
-        " ORDER BY p.upvotes DESC, p.pk DESC LIMIT ? OFFSET ?",
+        " ORDER BY p.upvotes DESC NULLS LAST, p.pk DESC LIMIT ? OFFSET ?",
         (since.isoformat(), until.isoformat(), limit, offset),
     )
     return await load_papers(db, [pk for (pk,) in rows])
@@ -529,7 +524,7 @@ class StoreInfo:
     size_bytes: int
 
 
-async def store_info(db: aiosqlite.Connection) -> StoreInfo:
+async def store_info(db: Reader) -> StoreInfo:
     """Counts and extent of what is stored."""
 
     async def one(sql: str):
@@ -537,7 +532,7 @@ async def store_info(db: aiosqlite.Connection) -> StoreInfo:
 
     first, last = (await db.execute_fetchall("SELECT min(day), max(day) FROM daily_entries"))[0]
     return StoreInfo(
-        schema_version=await one("PRAGMA user_version"),
+        schema_version=await db.dialect.schema_version(db),
         papers=await one("SELECT count(*) FROM papers"),
         authors=await one("SELECT count(*) FROM authors"),
         days=await one("SELECT count(DISTINCT day) FROM daily_entries"),
@@ -545,15 +540,11 @@ async def store_info(db: aiosqlite.Connection) -> StoreInfo:
         last_day=date.fromisoformat(last) if last else None,
         vote_snapshots=await one("SELECT count(*) FROM vote_snapshots"),
         summaries=await one("SELECT count(*) FROM summaries"),
-        size_bytes=await one(
-            "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()"
-        ),
+        size_bytes=await db.dialect.size_bytes(db),
     )
 
 
-async def recent_days(
-    db: aiosqlite.Connection, *, prefix: str = "", limit: int = 25
-) -> list[tuple[date, int]]:
+async def recent_days(db: Reader, *, prefix: str = "", limit: int = 25) -> list[tuple[date, int]]:
     """The most recent days with a stored list whose date starts with `prefix` ("2024-01"),
     newest first, with their paper counts."""
     # One index seek per day (a GROUP BY would read every entry ever stored).

@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-import aiosqlite
-
+from storage.interface import Reader, Writer
 from storage.sql import CHUNK, chunks, marks
 from storage.votes import from_iso, to_iso
 
@@ -61,14 +60,14 @@ def _post(row: tuple) -> Post:
     )
 
 
-async def _with_messages(db: aiosqlite.Connection, posts: list[Post]) -> list[Post]:
+async def _with_messages(db: Reader, posts: list[Post]) -> list[Post]:
     """Fill in the recorded messages of `posts`, a query per chunk of them."""
     by_key = {(post.channel_id, post.day.isoformat()): post for post in posts}
     keys = list(by_key)
     for chunk in chunks(keys, CHUNK // 2):  # two bound values per post
+        condition = " OR ".join(["(channel_id = ? AND day = ?)"] * len(chunk))
         rows = await db.execute_fetchall(
-            "SELECT channel_id, day, part, message_id, shown FROM post_messages"
-            f" WHERE (channel_id, day) IN (VALUES {','.join(['(?, ?)'] * len(chunk))})",
+            f"SELECT channel_id, day, part, message_id, shown FROM post_messages WHERE {condition}",
             [value for key in chunk for value in key],
         )
         for channel_id, day, part, message_id, shown in rows:
@@ -78,7 +77,7 @@ async def _with_messages(db: aiosqlite.Connection, posts: list[Post]) -> list[Po
     return posts
 
 
-async def get_post(db: aiosqlite.Connection, channel_id: int, day: date) -> Post | None:
+async def get_post(db: Reader, channel_id: int, day: date) -> Post | None:
     rows = await db.execute_fetchall(
         f"SELECT {_COLUMNS} FROM posts WHERE channel_id = ? AND day = ?",
         (channel_id, day.isoformat()),
@@ -86,7 +85,7 @@ async def get_post(db: aiosqlite.Connection, channel_id: int, day: date) -> Post
     return (await _with_messages(db, [_post(rows[0])]))[0] if rows else None
 
 
-async def post_of_message(db: aiosqlite.Connection, message_id: int) -> tuple[Post, int] | None:
+async def post_of_message(db: Reader, message_id: int) -> tuple[Post, int] | None:
     """The post a digest message belongs to and its part, or None for any other message."""
     rows = await db.execute_fetchall(
         "SELECT channel_id, day, part FROM post_messages WHERE message_id = ?", (message_id,)
@@ -99,7 +98,7 @@ async def post_of_message(db: aiosqlite.Connection, message_id: int) -> tuple[Po
 
 
 async def begin_post(
-    conn: aiosqlite.Connection,
+    conn: Writer,
     *,
     channel_id: int,
     guild_id: int,
@@ -122,7 +121,7 @@ async def begin_post(
     return post, cursor.rowcount > 0
 
 
-async def restart_post(conn: aiosqlite.Connection, channel_id: int, day: date) -> None:
+async def restart_post(conn: Writer, channel_id: int, day: date) -> None:
     """Put a failed post back to "posting" before it is retried."""
     await conn.execute(
         "UPDATE posts SET state = ?, retry_at = NULL WHERE channel_id = ? AND day = ?",
@@ -130,9 +129,7 @@ async def restart_post(conn: aiosqlite.Connection, channel_id: int, day: date) -
     )
 
 
-async def add_parts(
-    conn: aiosqlite.Connection, channel_id: int, day: date, plan: dict[str, Any]
-) -> bool:
+async def add_parts(conn: Writer, channel_id: int, day: date, plan: dict[str, Any]) -> bool:
     """Give a posted digest a longer plan (a follow-up) and put it back to "posting", so its
     new messages are sent, and resumed, like any post's, with retries of their own. False if it
     was not posted."""
@@ -145,7 +142,7 @@ async def add_parts(
 
 
 async def record_message(
-    conn: aiosqlite.Connection, channel_id: int, day: date, part: int, message_id: int, shown: str
+    conn: Writer, channel_id: int, day: date, part: int, message_id: int, shown: str
 ) -> None:
     await conn.execute(
         "INSERT INTO post_messages (channel_id, day, part, message_id, shown)"
@@ -155,16 +152,14 @@ async def record_message(
     )
 
 
-async def set_shown(
-    conn: aiosqlite.Connection, channel_id: int, day: date, part: int, shown: str
-) -> None:
+async def set_shown(conn: Writer, channel_id: int, day: date, part: int, shown: str) -> None:
     await conn.execute(
         "UPDATE post_messages SET shown = ? WHERE channel_id = ? AND day = ? AND part = ?",
         (shown, channel_id, day.isoformat(), part),
     )
 
 
-async def finish_post(conn: aiosqlite.Connection, channel_id: int, day: date, now: datetime):
+async def finish_post(conn: Writer, channel_id: int, day: date, now: datetime):
     await conn.execute(
         "UPDATE posts SET state = ?, error = NULL, retry_at = NULL, finished_at = ?"
         " WHERE channel_id = ? AND day = ?",
@@ -173,7 +168,7 @@ async def finish_post(conn: aiosqlite.Connection, channel_id: int, day: date, no
 
 
 async def fail_post(
-    conn: aiosqlite.Connection,
+    conn: Writer,
     channel_id: int,
     day: date,
     *,
@@ -199,9 +194,7 @@ async def fail_post(
     )
 
 
-async def posts_since(
-    db: aiosqlite.Connection, channel_ids: list[int], day: date
-) -> dict[int, list[Post]]:
+async def posts_since(db: Reader, channel_ids: list[int], day: date) -> dict[int, list[Post]]:
     """The posts of `day` and later of each channel (without their messages)."""
     found: dict[int, list[Post]] = {}
     for chunk in chunks(channel_ids):
@@ -215,7 +208,7 @@ async def posts_since(
     return found
 
 
-async def subscribed_posts_of_day(db: aiosqlite.Connection, day: date, *, state: str) -> list[Post]:
+async def subscribed_posts_of_day(db: Reader, day: date, *, state: str) -> list[Post]:
     """The posts of `day` in `state` of the channels that are still subscribed (without their
     messages): a channel that unsubscribed gets no follow-up."""
     rows = await db.execute_fetchall(
@@ -226,17 +219,17 @@ async def subscribed_posts_of_day(db: aiosqlite.Connection, day: date, *, state:
     return [_post(row) for row in rows]
 
 
-async def retry_due_follow_ups(db: aiosqlite.Connection, now: datetime) -> list[Post]:
+async def retry_due_follow_ups(db: Reader, now: datetime) -> list[Post]:
     """Failed posts with a follow-up whose retry time has come (without their messages)."""
     rows = await db.execute_fetchall(
         f"SELECT {_COLUMNS} FROM posts WHERE state = ? AND retry_at <= ?"
-        " AND json_extract(plan, '$.follow_ups') IS NOT NULL ORDER BY started_at",
+        " AND plan LIKE '%\"follow_ups\":%' ORDER BY started_at",
         (FAILED, to_iso(now)),
     )
     return [_post(row) for row in rows]
 
 
-async def latest_posts(db: aiosqlite.Connection, channel_ids: list[int]) -> dict[int, Post]:
+async def latest_posts(db: Reader, channel_ids: list[int]) -> dict[int, Post]:
     """The newest-day post of each channel that has one, with its messages."""
     posts: list[Post] = []
     for chunk in chunks(channel_ids):
@@ -249,7 +242,7 @@ async def latest_posts(db: aiosqlite.Connection, channel_ids: list[int]) -> dict
     return {post.channel_id: post for post in await _with_messages(db, posts)}
 
 
-async def interrupted_posts(db: aiosqlite.Connection) -> list[Post]:
+async def interrupted_posts(db: Reader) -> list[Post]:
     """Posts cut short (still "posting"), oldest first (without their messages)."""
     rows = await db.execute_fetchall(
         f"SELECT {_COLUMNS} FROM posts WHERE state = ? ORDER BY started_at", (POSTING,)
@@ -257,9 +250,7 @@ async def interrupted_posts(db: aiosqlite.Connection) -> list[Post]:
     return [_post(row) for row in rows]
 
 
-async def live_posts(
-    db: aiosqlite.Connection, since: datetime, *, messages: bool = True
-) -> list[Post]:
+async def live_posts(db: Reader, since: datetime, *, messages: bool = True) -> list[Post]:
     """Posted digests finished at or after `since` (vote refresh), with their messages unless
     `messages` is False."""
     rows = await db.execute_fetchall(

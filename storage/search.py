@@ -12,11 +12,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import aiosqlite
-
 from bot.models import Paper
-from storage.papers import AUTHOR_TOKEN_PREFIX, author_token, load_papers, paper_key
-from storage.search_text import PREFIX_INDEXED, fold, match_expression, tokens
+from storage.dialects import TITLE, TITLE_AND_SUMMARY
+from storage.interface import Reader
+from storage.papers import load_papers, paper_key
+from storage.search_text import PREFIX_INDEXED, fold, tokens
 from storage.sql import marks
 
 CANDIDATES = 200  # newest matches considered for ranking
@@ -35,42 +35,27 @@ class QueryHasNoWords(ValueError):
         super().__init__(f"there is nothing to search for in {text[:40]!r}: type some words")
 
 
-def _expression(text: str) -> str:
-    expression = match_expression(text)
-    if expression is None:
-        raise QueryHasNoWords(text)
-    return expression
-
-
-async def _newest_matches(
-    db: aiosqlite.Connection, table: str, expression: str, window: int
-) -> list[int]:
-    rows = await db.execute_fetchall(
-        f"SELECT rowid FROM {table} WHERE {table} MATCH ? ORDER BY rowid DESC LIMIT ?",
-        (expression, window),
-    )
-    return [rowid for (rowid,) in rows]
-
-
-async def _word_matches(db: aiosqlite.Connection, columns: str, text: str, limit: int) -> list[int]:
+async def _word_matches(db: Reader, columns: str, text: str, limit: int) -> list[int]:
     """Newest papers (up to `limit`) having every word of `text` in `columns`.
 
     Prefixes up to PREFIX_INDEXED characters have their own index and cost one doclist read.
     A longer last word ("diffusion"*) would make FTS5 merge the doclists of every word it
     starts, so the exact word is tried first and the prefix only when that is not enough.
     """
-    expression = _expression(text)
-    if len(tokens(text)[-1]) > PREFIX_INDEXED:
+    words = tokens(text)
+    if not words:
+        raise QueryHasNoWords(text)
+    if len(words[-1]) > PREFIX_INDEXED:
         # Decided by a probe of fixed size, not by `limit`: every page must use the same query.
-        exact = f"{columns} : ({match_expression(text, prefix_last=False)})"
-        if len(await _newest_matches(db, "paper_fts", exact, CANDIDATES + 1)) > CANDIDATES:
-            return await _newest_matches(db, "paper_fts", exact, limit)
-    return await _newest_matches(db, "paper_fts", f"{columns} : ({expression})", limit)
+        probe = await db.dialect.paper_matches(db, text, columns, CANDIDATES + 1, prefix_last=False)
+        if len(probe) > CANDIDATES:
+            if limit <= len(probe):
+                return probe[:limit]
+            return await db.dialect.paper_matches(db, text, columns, limit, prefix_last=False)
+    return await db.dialect.paper_matches(db, text, columns, limit)
 
 
-async def _substring_matches(
-    db: aiosqlite.Connection, text: str, window: int, exclude: set[int]
-) -> list[int]:
+async def _substring_matches(db: Reader, text: str, window: int, exclude: set[int]) -> list[int]:
     """Papers whose title contains every query word, also inside longer words (trigrams).
 
     Only the longest word goes to the trigram index (its trigrams are the most selective;
@@ -113,9 +98,7 @@ class SearchPage:
     more: bool
 
 
-async def search_papers(
-    db: aiosqlite.Connection, text: str, *, limit: int = 10, offset: int = 0
-) -> SearchPage:
+async def search_papers(db: Reader, text: str, *, limit: int = 10, offset: int = 0) -> SearchPage:
     """Papers whose title (or a stored summary) has every word of `text`, best first.
 
     The last word may be a prefix ("autoreg" finds "Autoregressive"); when few papers match by
@@ -124,7 +107,7 @@ async def search_papers(
     # Matches are ranked in blocks of CANDIDATES, newest block first, so every page is cut
     # from the same order however deep the user pages.
     window = ((offset + limit) // CANDIDATES + 1) * CANDIDATES
-    found = await _word_matches(db, "{title summary}", text, window + 1)
+    found = await _word_matches(db, TITLE_AND_SUMMARY, text, window + 1)
     more_beyond = len(found) > window
     found = found[:window]
     # Few whole-word matches: add titles holding the words inside longer words. The threshold
@@ -139,7 +122,7 @@ async def search_papers(
     return SearchPage(await load_papers(db, page), more=more)
 
 
-async def _rank_by_title(db: aiosqlite.Connection, pks: list[int], text: str) -> list[Paper]:
+async def _rank_by_title(db: Reader, pks: list[int], text: str) -> list[Paper]:
     """The papers behind `pks` (id, title, upvotes only), best title match first."""
     if not pks:
         return []
@@ -155,17 +138,17 @@ async def _rank_by_title(db: aiosqlite.Connection, pks: list[int], text: str) ->
     return [Paper(id=paper_id, title=title, upvotes=up) for _, paper_id, title, up in scored]
 
 
-async def suggest_titles(db: aiosqlite.Connection, text: str, *, limit: int = 25) -> list[Paper]:
+async def suggest_titles(db: Reader, text: str, *, limit: int = 25) -> list[Paper]:
     """Autocomplete: papers whose title matches what was typed so far (last word a prefix)."""
-    if match_expression(text) is None:
+    if not tokens(text):
         return []
-    found = await _word_matches(db, "{title}", text, CANDIDATES // 2)
+    found = await _word_matches(db, TITLE, text, CANDIDATES // 2)
     if len(found) < limit:
         found += await _substring_matches(db, text, limit - len(found), set(found))
     return (await _rank_by_title(db, found, text))[:limit]
 
 
-async def _matching_authors(db: aiosqlite.Connection, name: str) -> list[tuple[int, str]]:
+async def _matching_authors(db: Reader, name: str) -> list[tuple[int, str]]:
     """(id, name) of the authors meant by `name`.
 
     People with exactly that name (ignoring case and accents) when there are some: "Rui Wang"
@@ -175,29 +158,24 @@ async def _matching_authors(db: aiosqlite.Connection, name: str) -> list[tuple[i
     if not words:
         raise QueryHasNoWords(name)
     wanted = " ".join(words)
-    # A name starting with exactly these words: few rows even for a common name.
-    starts = "^" + " + ".join('"' + word.replace('"', '""') + '"' for word in words)
-    for expression in (starts, _expression(name)):
-        rows = await db.execute_fetchall(
-            "SELECT a.id, a.name FROM authors a WHERE a.id IN (SELECT rowid FROM author_fts"
-            " WHERE author_fts MATCH ? ORDER BY rowid DESC LIMIT ?)",
-            (expression, AUTHOR_CANDIDATES),
-        )
+    # A name starting with exactly these words first: few rows even for a common name.
+    for starting in (True, False):
+        rows = await db.dialect.authors_named(db, name, AUTHOR_CANDIDATES, starting=starting)
         exact = [row for row in rows if " ".join(tokens(row[1])) == wanted]
         if exact:
             return exact
-    return list(rows)
+    return rows
 
 
 async def papers_by_author(
-    db: aiosqlite.Connection, name: str, *, limit: int = 10, offset: int = 0
+    db: Reader, name: str, *, limit: int = 10, offset: int = 0
 ) -> SearchPage:
     """Papers by the named author (case- and accent-insensitive), newest first."""
     authors = await _matching_authors(db, name)
     if not authors:
         return SearchPage([], more=False)
-    expression = " OR ".join(author_token(author_id) for author_id, _ in authors)
-    pks = (await _newest_matches(db, "author_papers", expression, offset + limit + 1))[offset:]
+    ids = [author_id for author_id, _ in authors]
+    pks = (await db.dialect.papers_of_authors(db, ids, offset + limit + 1))[offset:]
     return SearchPage(await load_papers(db, pks[:limit]), more=len(pks) > limit)
 
 
@@ -207,20 +185,9 @@ class AuthorSuggestion:
     papers: int
 
 
-async def suggest_authors(
-    db: aiosqlite.Connection, text: str, *, limit: int = 25
-) -> list[AuthorSuggestion]:
+async def suggest_authors(db: Reader, text: str, *, limit: int = 25) -> list[AuthorSuggestion]:
     """Autocomplete: author names matching what was typed, those with most papers first."""
-    expression = match_expression(text)
-    if expression is None:
-        return []
-    rows = await db.execute_fetchall(
-        "SELECT a.name,"
-        " (SELECT count(*) FROM author_papers WHERE author_papers MATCH ?3 || a.id)"
-        " FROM authors a WHERE a.id IN"
-        " (SELECT rowid FROM author_fts WHERE author_fts MATCH ?1 ORDER BY rowid DESC LIMIT ?2)",
-        (expression, AUTHOR_CANDIDATES, AUTHOR_TOKEN_PREFIX),
-    )
+    rows = await db.dialect.author_suggestions(db, text, AUTHOR_CANDIDATES)
     typed = " ".join(tokens(text))
     rows = [row for row in rows if row[1] > 0]  # a name left behind by a corrected author list
     rows.sort(key=lambda r: (not fold(r[0]).startswith(typed), -r[1], r[0]))

@@ -61,13 +61,42 @@ def match_expression(text: str, *, prefix_last: bool = True) -> str | None:
     words = tokens(text)
     if not words:
         return None
-    groups: list[list[str]] = []  # consecutive CJK characters share a group (one phrase)
+    groups = _groups(words)
+    parts = [" + ".join(_quote(word) for word in group) for group in groups]
+    if prefix_last and not _SPLIT_CHARS.fullmatch(groups[-1][-1]):
+        parts[-1] += "*"
+    return " AND ".join(parts)
+
+
+def _groups(words: list[str]) -> list[list[str]]:
+    """Consecutive CJK characters share a group (one phrase); other words are groups of one."""
+    groups: list[list[str]] = []
     for word in words:
         if _SPLIT_CHARS.fullmatch(word) and groups and _SPLIT_CHARS.fullmatch(groups[-1][-1]):
             groups[-1].append(word)
         else:
             groups.append([word])
-    parts = [" + ".join(_quote(word) for word in group) for group in groups]
+    return groups
+
+
+def tsquery_expression(text: str, *, prefix_last: bool = True) -> str | None:
+    """The PostgreSQL tsquery (cast with ``::tsquery``, so lexemes are taken as they are)
+    requiring every token, like `match_expression`; None when the input has no words.
+
+    Tokens hold only letters and digits, so quoting them in '...' is enough to keep user text
+    out of tsquery syntax. CJK runs are phrases (``<->``).
+    """
+    words = tokens(text)
+    if not words:
+        return None
+    groups = _groups(words)
+    parts = [" <-> ".join(f"'{word}'" for word in group) for group in groups]
     if prefix_last and not _SPLIT_CHARS.fullmatch(groups[-1][-1]):
-        parts[-1] += "*"
-    return " AND ".join(parts)
+        parts[-1] += ":*"
+    return " & ".join(f"({part})" if "<->" in part else part for part in parts)
+
+
+def index_text(text: str) -> str:
+    """What the full-text tables store for `text`: its folded tokens between single spaces
+    (both backends then split it alike: FTS5's unicode61, PostgreSQL's string_to_array)."""
+    return " ".join(_TOKEN.findall(fold(text)))

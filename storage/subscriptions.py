@@ -16,8 +16,7 @@ from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import aiosqlite
-
+from storage.interface import Reader, Writer
 from storage.votes import from_iso, to_iso
 
 log = logging.getLogger(__name__)
@@ -163,7 +162,7 @@ def _read(rows: list[tuple]) -> tuple[list[Subscription], list[Unreadable]]:
     return subs, unreadable
 
 
-async def save_subscription(conn: aiosqlite.Connection, sub: Subscription) -> bool:
+async def save_subscription(conn: Writer, sub: Subscription) -> bool:
     """Create or replace the channel's subscription; True when it is new.
 
     Replacing keeps `created_at` and clears a recorded failure: subscribing again is how an
@@ -205,7 +204,7 @@ async def save_subscription(conn: aiosqlite.Connection, sub: Subscription) -> bo
     return not rows
 
 
-async def delete_subscription(conn: aiosqlite.Connection, guild_id: int, channel_id: int) -> bool:
+async def delete_subscription(conn: Writer, guild_id: int, channel_id: int) -> bool:
     """Remove the channel's subscription (only within `guild_id`); True when there was one."""
     cursor = await conn.execute(
         "DELETE FROM subscriptions WHERE channel_id = ? AND guild_id = ?", (channel_id, guild_id)
@@ -213,7 +212,7 @@ async def delete_subscription(conn: aiosqlite.Connection, guild_id: int, channel
     return cursor.rowcount > 0
 
 
-async def get_subscription(db: aiosqlite.Connection, channel_id: int) -> Subscription | None:
+async def get_subscription(db: Reader, channel_id: int) -> Subscription | None:
     """The channel's subscription; None when there is none or its row is not valid."""
     rows = await db.execute_fetchall(
         f"SELECT {_COLUMNS} FROM subscriptions WHERE channel_id = ?", (channel_id,)
@@ -223,7 +222,7 @@ async def get_subscription(db: aiosqlite.Connection, channel_id: int) -> Subscri
 
 
 async def guild_subscription_rows(
-    db: aiosqlite.Connection, guild_id: int
+    db: Reader, guild_id: int
 ) -> tuple[list[Subscription], list[Unreadable]]:
     """The server's valid subscriptions and its rows that are not, by channel id."""
     rows = await db.execute_fetchall(
@@ -233,16 +232,14 @@ async def guild_subscription_rows(
     return _read(list(rows))
 
 
-async def all_subscriptions(db: aiosqlite.Connection) -> list[Subscription]:
+async def all_subscriptions(db: Reader) -> list[Subscription]:
     """Every valid subscription, by channel id; rows that are not valid are skipped."""
     rows = await db.execute_fetchall(f"SELECT {_COLUMNS} FROM subscriptions ORDER BY channel_id")
     subs, _ = _read(list(rows))
     return subs
 
 
-async def record_failure(
-    conn: aiosqlite.Connection, channel_id: int, reason: str | None, at: datetime
-) -> None:
+async def record_failure(conn: Writer, channel_id: int, reason: str | None, at: datetime) -> None:
     """Note that Discord refused a post to the channel (reason None: it works again)."""
     await conn.execute(
         "UPDATE subscriptions SET failed_at = ?, failure = ? WHERE channel_id = ?",

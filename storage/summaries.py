@@ -15,8 +15,7 @@ import json
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 
-import aiosqlite
-
+from storage.interface import Reader, Writer
 from storage.papers import _select_in, _summary_text
 from storage.votes import to_iso
 
@@ -43,7 +42,7 @@ def model_of_source(source: str) -> str | None:
 
 
 async def save_summary(
-    conn: aiosqlite.Connection,
+    conn: Writer,
     paper_pk: int,
     language: str,
     source: str,
@@ -70,7 +69,7 @@ async def save_summary(
 
 
 async def record_attempt(
-    conn: aiosqlite.Connection,
+    conn: Writer,
     paper_pk: int,
     language: str,
     source: str,
@@ -87,7 +86,7 @@ async def record_attempt(
 
 
 async def attempted(
-    db: aiosqlite.Connection, paper_pks: Iterable[int], source: str, day: date
+    db: Reader, paper_pks: Iterable[int], source: str, day: date
 ) -> dict[tuple[int, str], str]:
     """{(paper_pk, language): reason} of `paper_pks` that `source` fell back on during UTC
     `day` (the latest reason: one attempt is kept per day)."""
@@ -101,7 +100,7 @@ async def attempted(
     return {(pk, language): reason for pk, language, reason in rows}
 
 
-async def attempts_of(db: aiosqlite.Connection, paper_pk: int) -> list[tuple[str, str, str, str]]:
+async def attempts_of(db: Reader, paper_pk: int) -> list[tuple[str, str, str, str]]:
     """(language, source, attempted_at, reason) of a paper's recorded attempts, oldest first."""
     rows = await db.execute_fetchall(
         "SELECT language, source, attempted_at, reason FROM summary_attempts"

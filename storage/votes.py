@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-import aiosqlite
-
+from storage.interface import Reader, Writer
 from storage.sql import chunks, marks
 
 
@@ -24,7 +23,7 @@ def from_iso(text: str | None) -> datetime | None:
 
 
 async def record_upvotes(
-    conn: aiosqlite.Connection,
+    conn: Writer,
     counts: Sequence[tuple[int, int]],
     observed_at: datetime,
 ) -> int:
@@ -48,33 +47,42 @@ async def record_upvotes(
         )
         previous.update(rows)
     changed = [(pk, at, upvotes) for pk, upvotes in counts if previous.get(pk) != upvotes]
-    before = conn.total_changes
-    if changed:
-        await conn.executemany(
-            "INSERT OR IGNORE INTO vote_snapshots (paper_pk, observed_at, upvotes)"
-            " VALUES (?, ?, ?)",
-            changed,
+    # A snapshot already stored at that very moment (with another count) is kept.
+    taken: set[int] = set()
+    for chunk in chunks([pk for pk, _, _ in changed]):
+        rows = await conn.execute_fetchall(
+            "SELECT paper_pk FROM vote_snapshots"
+            f" WHERE observed_at = ? AND paper_pk IN ({marks(len(chunk))})",
+            (at, *chunk),
         )
-    added = conn.total_changes - before
+        taken.update(pk for (pk,) in rows)
+    added_rows = [row for row in changed if row[0] not in taken]
+    if added_rows:
+        await conn.executemany(
+            "INSERT INTO vote_snapshots (paper_pk, observed_at, upvotes) VALUES (?, ?, ?)",
+            added_rows,
+        )
+    added = len(added_rows)
     # A back-filled observation (an older digest imported late) can make the next snapshot a
     # repeat: the change is now known to have happened earlier, so that row goes.
     await conn.executemany(
         "DELETE FROM vote_snapshots WHERE paper_pk = ?1 AND upvotes = ?3 AND observed_at = ("
         " SELECT min(observed_at) FROM vote_snapshots WHERE paper_pk = ?1 AND observed_at > ?2)"
-        # only when this count was stored at ?2 (INSERT OR IGNORE may have kept another one)
+        # only when this count was stored at ?2 (a snapshot stored there before is kept)
         " AND EXISTS (SELECT 1 FROM vote_snapshots"
         "  WHERE paper_pk = ?1 AND observed_at = ?2 AND upvotes = ?3)",
         changed,
     )
     await conn.executemany(
         "UPDATE papers SET upvotes = ?, upvotes_at = ?"
-        " WHERE pk = ? AND (upvotes_at IS NULL OR upvotes_at <= ?) AND upvotes_at IS NOT ?",
+        " WHERE pk = ? AND (upvotes_at IS NULL OR upvotes_at <= ?)"
+        " AND upvotes_at IS DISTINCT FROM ?",
         [(upvotes, at, pk, at, at) for pk, upvotes in counts],
     )
     return added
 
 
-async def upvote_history(db: aiosqlite.Connection, paper_pk: int) -> list[tuple[datetime, int]]:
+async def upvote_history(db: Reader, paper_pk: int) -> list[tuple[datetime, int]]:
     """(observed_at, upvotes) of every change, oldest first."""
     rows = await db.execute_fetchall(
         "SELECT observed_at, upvotes FROM vote_snapshots WHERE paper_pk = ? ORDER BY observed_at",
@@ -84,7 +92,7 @@ async def upvote_history(db: aiosqlite.Connection, paper_pk: int) -> list[tuple[
 
 
 async def trending(
-    db: aiosqlite.Connection, since: datetime, *, limit: int = 10, offset: int = 0
+    db: Reader, since: datetime, *, limit: int = 10, offset: int = 0
 ) -> list[tuple[int, int]]:
     """(paper_pk, gain) of the papers whose upvotes grew most since `since`, biggest first.
 
@@ -94,21 +102,21 @@ async def trending(
     """
     at = to_iso(since)
     rows = await db.execute_fetchall(
-        "SELECT p.pk, p.upvotes - coalesce("
+        "SELECT pk, gain FROM (SELECT p.pk, p.upvotes, p.upvotes - coalesce("
         "   (SELECT v.upvotes FROM vote_snapshots v WHERE v.paper_pk = p.pk"
         "     AND v.observed_at <= ?1 ORDER BY v.observed_at DESC LIMIT 1),"
         "   (SELECT v.upvotes FROM vote_snapshots v WHERE v.paper_pk = p.pk"
         "     ORDER BY v.observed_at LIMIT 1)) AS gain"
         " FROM papers p WHERE p.pk IN"
-        "  (SELECT DISTINCT paper_pk FROM vote_snapshots WHERE observed_at > ?1)"
-        " AND gain > 0 ORDER BY gain DESC, p.upvotes DESC, p.pk DESC LIMIT ?2 OFFSET ?3",
+        "  (SELECT DISTINCT paper_pk FROM vote_snapshots WHERE observed_at > ?1)) AS grown"
+        " WHERE gain > 0 ORDER BY gain DESC, upvotes DESC NULLS LAST, pk DESC LIMIT ?2 OFFSET ?3",
         (at, limit, offset),
     )
     return [(pk, gain) for pk, gain in rows]
 
 
 async def upvote_history_since(
-    db: aiosqlite.Connection, paper_pk: int, since: datetime
+    db: Reader, paper_pk: int, since: datetime
 ) -> list[tuple[datetime, int]]:
     """(observed_at, upvotes) from `since` on, oldest first: the snapshot in force at `since`
     (observed then or earlier; absent when the history starts later), then every change."""
@@ -116,7 +124,7 @@ async def upvote_history_since(
     rows = await db.execute_fetchall(
         "SELECT observed_at, upvotes FROM ("
         "  SELECT observed_at, upvotes FROM vote_snapshots WHERE paper_pk = ?1"
-        "  AND observed_at <= ?2 ORDER BY observed_at DESC LIMIT 1)"
+        "  AND observed_at <= ?2 ORDER BY observed_at DESC LIMIT 1) AS earlier"
         " UNION ALL"
         " SELECT observed_at, upvotes FROM vote_snapshots WHERE paper_pk = ?1 AND observed_at > ?2"
         " ORDER BY observed_at",

@@ -7,6 +7,20 @@ import httpx
 import pytest
 from fake_openai import FakeOpenAI
 from http_fixture_server import FixtureServer
+from pg_server import (  # noqa: F401 - fixtures, and the hook folding PostgreSQL skips into one line
+    postgres_server_fixture,
+    postgres_url_fixture,
+    pytest_runtest_makereport,
+)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_target(request, tmp_path):
+    """Where a test's store lives, once per backend: a SQLite file, or a fresh PostgreSQL
+    database (skipped, in one line, where PostgreSQL is not installed)."""
+    if request.param == "sqlite":
+        return tmp_path / "paperboy.db"
+    return request.getfixturevalue("postgres_url")
 
 
 @pytest.fixture

@@ -44,8 +44,8 @@ END = datetime(2024, 1, 18, tzinfo=UTC)
 
 
 @pytest.fixture
-async def store(tmp_path):
-    async with open_store(tmp_path / "digest.db") as opened:
+async def store(store_target):
+    async with open_store(store_target) as opened:
         yield opened
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -31,8 +30,8 @@ AIM = Paper(
 
 
 @pytest.fixture
-async def store(tmp_path: Path):
-    async with open_store(tmp_path / "paperboy.db") as opened:
+async def store(store_target):
+    async with open_store(store_target) as opened:
         yield opened
 
 

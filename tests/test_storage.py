@@ -18,6 +18,7 @@ import pytest
 import storage.db
 from bot.models import DailyList, Paper, Summary
 from storage.db import DatabaseTooNew, Store, migrate, migrations, open_store
+from storage.dialects import PostgresDialect
 from storage.papers import (
     SaveStats,
     get_paper,
@@ -30,6 +31,7 @@ from storage.papers import (
     store_info,
     top_papers,
 )
+from storage.postgres import migrations as postgres_migrations
 from storage.search import SearchPage, papers_by_author, search_papers
 from storage.votes import trending, upvote_history
 
@@ -52,8 +54,8 @@ KO_BULLETS = ["자기회귀 목표로 비전 모델을 사전학습합니다.", 
 
 
 @pytest.fixture
-async def store(tmp_path: Path):
-    async with open_store(tmp_path / "paperboy.db") as opened:
+async def store(store_target):
+    async with open_store(store_target) as opened:
         yield opened
 
 
@@ -99,14 +101,14 @@ async def save(store: Store, papers: list[Paper], at: datetime = T0) -> SaveStat
         return await save_papers(conn, papers, at)
 
 
-async def table_counts(db: aiosqlite.Connection) -> dict[str, int]:
-    """Row counts of every table, the FTS tables and their shadow tables included."""
-    names = [
-        name
-        for (name,) in await db.execute_fetchall(
-            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
-        )
-    ]
+async def table_counts(db) -> dict[str, int]:
+    """Row counts of every table, the FTS tables (and SQLite's shadow tables) included."""
+    listing = (
+        "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1"
+        if isinstance(db.dialect, PostgresDialect)
+        else "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+    )
+    names = [name for (name,) in await db.execute_fetchall(listing)]
     counts = {}
     for name in names:
         ((counts[name],),) = await db.execute_fetchall(f'SELECT count(*) FROM "{name}"')
@@ -139,11 +141,14 @@ def user_version(path: Path) -> int:
 
 
 LATEST = migrations()[-1][0]
+# For tests of what only SQLite has (PRAGMAs, FTS5's segments, its file): the SQLite store only.
+sqlite_only = pytest.mark.parametrize("store_target", ["sqlite"], indirect=True)
 
 
 # --- db: connection settings ------------------------------------------------------------------
 
 
+@sqlite_only
 async def test_both_connections_use_wal_foreign_keys_and_busy_timeout(store: Store) -> None:
     async with store.write() as writer:
         writer_settings = [
@@ -161,7 +166,9 @@ async def test_both_connections_use_wal_foreign_keys_and_busy_timeout(store: Sto
 
 
 async def test_foreign_keys_are_enforced(store: Store) -> None:
-    with pytest.raises(sqlite3.IntegrityError):
+    import asyncpg
+
+    with pytest.raises((sqlite3.IntegrityError, asyncpg.ForeignKeyViolationError)):
         async with store.write() as conn:
             await conn.execute(
                 "INSERT INTO daily_entries (day, paper_pk, rank) VALUES ('2024-01-17', 123, 0)"
@@ -218,6 +225,7 @@ async def test_reopening_keeps_data_and_applies_nothing(
     assert "applying migration" not in caplog.text
 
 
+@sqlite_only
 async def test_migrate_on_a_current_database_returns_its_version(store: Store) -> None:
     async with store.write() as conn:
         pass
@@ -376,6 +384,7 @@ async def test_write_rolls_back_everything_when_the_block_raises(store: Store) -
     assert (await get_paper(store.reader, "2401.08541")).title == AIM_TITLE
 
 
+@sqlite_only
 async def test_a_commit_that_fails_leaves_the_writer_usable(store: Store) -> None:
     with pytest.raises(sqlite3.IntegrityError):
         async with store.write() as conn:  # the constraint is only checked at COMMIT
@@ -725,6 +734,7 @@ async def fts_data_rows(conn: aiosqlite.Connection) -> dict[str, int]:
     }
 
 
+@sqlite_only
 async def test_lists_in_any_order_are_indexed_at_commit_only(store: Store) -> None:
     # FTS5 writes its pending terms out whenever a rowid goes down or a statement that may
     # write several rows runs; before keys were sorted, a daily list (in upvote order) cost a
@@ -834,7 +844,9 @@ async def test_a_statement_failing_mid_save_leaves_nothing_stored(store: Store) 
     counts = await table_counts(store.reader)
     too_big = full_paper(github_stars=2**70)  # does not fit SQLite's INTEGER
 
-    with pytest.raises(OverflowError):
+    import asyncpg
+
+    with pytest.raises((OverflowError, asyncpg.DataError)):  # PostgreSQL's BIGINT: the same
         await save_day(store, DAY2, [small_paper("2401.00002", "Lost Paper"), too_big])
 
     assert await table_counts(store.reader) == counts
@@ -907,7 +919,9 @@ async def test_store_info_counts(store: Store) -> None:
         None,
         None,
     )
-    assert empty.schema_version == LATEST
+    assert empty.schema_version == (
+        len(postgres_migrations()) if isinstance(store.reader.dialect, PostgresDialect) else LATEST
+    )
 
     await save_day(store, DAY1, three_papers())
     await save_day(store, DAY3, [small_paper("2401.00009", upvotes=1)])

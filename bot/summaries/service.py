@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 
 from bot.digest import DigestOptions, Writer, select_papers
 from bot.models import Paper
+from storage.interface import Reader
 from storage.papers import get_paper, paper_key, papers_on_day
 from storage.subscriptions import Subscription, all_subscriptions
 from storage.summaries import (
@@ -45,8 +46,6 @@ from storage.summaries import (
 )
 
 if TYPE_CHECKING:
-    import aiosqlite
-
     from bot.ingest import IngestReport
     from bot.summaries.providers import SummaryProvider, SummaryResult
     from storage.db import Store
@@ -121,7 +120,7 @@ class SortedPairs:
 
 
 async def sort_pairs(
-    db: aiosqlite.Connection, pairs: Sequence[tuple[Paper, str]], source: str, day: date
+    db: Reader, pairs: Sequence[tuple[Paper, str]], source: str, day: date
 ) -> SortedPairs:
     """Split (paper, language) pairs into those stored for `source` (the papers' `summaries`
     say), those `source` fell back on during UTC `day`, and the rest, still to write.
