@@ -29,6 +29,7 @@ from http_fixture_server import Reply
 from bot.app import PaperBot, configure_endpoints, open_services
 from bot.models import Summary
 from bot.scheduler import DigestJobs
+from storage.db import open_store
 from storage.papers import get_paper, save_daily_list, save_papers
 from storage.posts import get_post
 
@@ -156,15 +157,23 @@ async def bot_running(world: World):
             await asyncio.wait_for(task, 10)
 
 
+def store_settings(store_target) -> dict[str, str]:
+    """The settings that put the bot's store where `store_target` says (conftest: a SQLite
+    file, or a PostgreSQL database): these e2e tests run on both backends."""
+    if isinstance(store_target, str):
+        return {"DATABASE_URL": store_target}
+    return {"PAPERBOY_DB": str(store_target)}
+
+
 @pytest.fixture
-async def world(tmp_path, server, discord_endpoints):
+async def world(tmp_path, server, discord_endpoints, store_target):
     guild = FakeGuild.create("Papers HQ", channels=["general", "seoul", "berlin", "third"])
     admins = guild.add_role("Admins", Perm.MANAGE_GUILD)
     admin = guild.add_member(FakeUser.create("alice"), roles=[admins]).user
     member = guild.add_member(FakeUser.create("bob")).user
     async with FakeDiscord(guilds=[guild], token=TOKEN) as fake:
         clock = Clock(DAY_END - timedelta(hours=1))
-        settings = _settings(tmp_path, fake, server, guild)
+        settings = _settings(tmp_path, fake, server, guild, **store_settings(store_target))
         the_world = World(fake, guild, admin, member, clock, server, settings)
         async with bot_running(the_world):
             await fake.wait_for_sync(guild)
@@ -1069,8 +1078,8 @@ async def _posted_cards(world: World, count: int = 2) -> dict:
 
 async def test_a_vote_on_a_paper_gone_from_the_store_is_answered(world):
     card_message = await _posted_cards(world)
-    with sqlite3.connect(world.settings.database_path) as db:  # an operator pruned the store
-        db.execute("DELETE FROM papers WHERE id = '2401.00101'")
+    async with world.services.store.write() as conn:  # an operator pruned the store
+        await conn.execute("DELETE FROM papers WHERE id = '2401.00101'")
     click = await world.fake.click(card_message, custom_id="vote:2401.00101:up", user=world.member)
     note = (await click.wait_for_followups(1))[0]
     assert note["flags"] & EPHEMERAL
@@ -1081,20 +1090,28 @@ async def test_a_vote_on_a_paper_gone_from_the_store_is_answered(world):
 async def test_a_vote_is_acknowledged_while_another_process_holds_the_write_lock(world):
     card_message = await _posted_cards(world)
     up = "vote:2401.00101:up"
-    other = sqlite3.connect(world.settings.database_path, check_same_thread=False)
-    other.execute("BEGIN IMMEDIATE")  # e.g. a `paperboy fetch` writing a long range
+    held, release = asyncio.Event(), asyncio.Event()
+
+    async def other_process() -> None:  # e.g. a `paperboy fetch` writing a long range
+        async with open_store(world.settings.store_target) as other, other.write():
+            held.set()
+            await release.wait()
+
+    holder = asyncio.create_task(other_process())
+    await held.wait()
     try:
         click = await world.fake.click(card_message, custom_id=up, user=world.member)
         assert (await click.response())["type"] == 6  # answered while the lock is still held
         assert _button(world.fake.message(card_message["id"]), up)["label"] == "0"
     finally:
-        other.commit()
-        other.close()
+        release.set()
+        await holder
     note = (await click.wait_for_followups(1))[0]
     assert "counted" in note["content"]
     assert _button(world.fake.message(card_message["id"]), up)["label"] == "1"
 
 
+@pytest.mark.parametrize("store_target", ["sqlite"], indirect=True)  # SQLite's busy_timeout
 async def test_a_vote_that_cannot_get_the_write_lock_says_so_privately(world):
     card_message = await _posted_cards(world)
     async with world.services.store.write() as conn:

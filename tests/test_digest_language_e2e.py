@@ -6,7 +6,6 @@ and the Korean slash command descriptions Discord receives."""
 from __future__ import annotations
 
 import re
-import sqlite3
 
 import test_digest_e2e
 import test_summaries_e2e
@@ -69,8 +68,8 @@ async def test_a_korean_and_an_english_channel_read_their_own_language(world):
     click = await world.fake.click(card, custom_id=up, user=world.member, locale="en-US")
     note = (await click.wait_for_followups(1))[0]
     assert note["content"] == f"Your 👍 on {title} is withdrawn."
-    with sqlite3.connect(world.settings.database_path) as db:  # an operator pruned the store
-        db.execute("DELETE FROM papers WHERE id = '2401.00102'")
+    async with world.services.store.write() as conn:  # an operator pruned the store
+        await conn.execute("DELETE FROM papers WHERE id = '2401.00102'")
     click = await world.fake.click(
         card, custom_id="vote:2401.00102:up", user=world.member, locale="ko"
     )
