@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Protocol
 from storage.search_text import match_expression, tokens, tsquery_expression
 
 if TYPE_CHECKING:
-    from storage.interface import Reader
+    from storage.interface import Reader, Writer
 
 TITLE, TITLE_AND_SUMMARY = "title", "title summary"
 
@@ -34,6 +34,10 @@ class Dialect(Protocol):
 
     async def size_bytes(self, db: Reader) -> int:
         """The database's size on disk."""
+        ...
+
+    async def after_copy(self, conn: Writer) -> None:
+        """Whatever the database needs after rows were copied in with their own keys."""
         ...
 
     async def paper_matches(
@@ -83,6 +87,9 @@ class SqliteDialect:
             "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()"
         )
         return rows[0][0]
+
+    async def after_copy(self, conn: Writer) -> None:
+        return None
 
     async def _newest(self, db: Reader, table: str, expression: str, window: int) -> list[int]:
         rows = await db.execute_fetchall(
@@ -146,6 +153,13 @@ class PostgresDialect:
 
     async def size_bytes(self, db: Reader) -> int:
         return (await db.execute_fetchall("SELECT pg_database_size(current_database())"))[0][0]
+
+    async def after_copy(self, conn: Writer) -> None:
+        # member_vote_log's rowid is a sequence: the next change goes after the copied ones
+        await conn.execute_fetchall(
+            "SELECT setval(pg_get_serial_sequence('member_vote_log', 'rowid'),"
+            " (SELECT coalesce(max(rowid), 0) + 1 FROM member_vote_log), false)"
+        )
 
     async def _newest(
         self, db: Reader, table: str, column: str, query: str, window: int

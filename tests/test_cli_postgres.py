@@ -59,3 +59,20 @@ def test_database_url_selects_postgresql(run, postgres_url, monkeypatch):  # noq
     assert run("import", DIGEST).code == 0
     assert not Path("paperboy.db").exists()  # nothing written to the SQLite default
     assert run("db", "info", "--json").json()["papers"] > 0
+
+
+def test_db_copy_moves_a_sqlite_store_and_resumes(run, postgres_url, tmp_path):  # noqa: F811
+    source = tmp_path / "old.db"
+    assert run("import", DIGEST, "--db", source).code == 0
+    first = run("db", "copy", "--from", source, "--to", postgres_url, "--json")
+    assert first.code == 0, first.err
+    tables = {t["table"]: t for t in first.json()["tables"]}
+    assert first.json()["verified"] and tables["papers"]["target_rows"] > 0
+    assert tables["paper_fts"]["target_rows"] == tables["papers"]["source_rows"]
+    again = run("db", "copy", "--from", source, "--to", postgres_url)  # resumed: nothing new
+    assert again.code == 0 and "every table's row count matches" in again.out
+    for query in (["search", "summ"], ["author", "ravi menon"], ["show", "2403.01001"]):
+        both = [run(*query, "--db", target, "--json") for target in (postgres_url, source)]
+        assert both[0].json() == both[1].json(), query
+    refused = run("db", "copy", "--from", postgres_url, "--to", tmp_path / "back.db")
+    assert refused.code == 2 and "--to must be a postgresql:// URL" in refused.err
