@@ -117,7 +117,7 @@ async def _configure(conn: aiosqlite.Connection) -> None:
 
 async def _refuse_newer(conn: aiosqlite.Connection) -> int:
     """The database's schema version; DatabaseTooNew when this code does not know it."""
-    (current,) = await (await conn.execute("PRAGMA user_version")).fetchone()
+    ((current,),) = await conn.execute_fetchall("PRAGMA user_version")
     latest = len(migrations())
     if current > latest:
         raise DatabaseTooNew(
@@ -335,6 +335,7 @@ async def open_sqlite_store(
     path = Path(path)
     readers = DEFAULT_READERS if readers is None else readers
     writer: aiosqlite.Connection | None = None
+    database: str | Path
     if read_only:
         database, uri = _read_only_uri(path), True
     else:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from storage.dialects import Dialect
 
-Row = Sequence[Any]
+Row = Any  # a row: indexable and iterable in column order (a tuple, an asyncpg Record)
 
 
 class Changed(Protocol):
@@ -29,9 +29,12 @@ class Changed(Protocol):
 class Reader(Protocol):
     """Read statements; each runs on its own (no transaction spans two calls)."""
 
-    dialect: Dialect
+    @property
+    def dialect(self) -> Dialect:
+        """The backend's own statements (storage/dialects.py)."""
+        ...
 
-    async def execute_fetchall(self, sql: str, parameters: Sequence[Any] = ()) -> Iterable[Row]:
+    async def execute_fetchall(self, sql: str, parameters: Sequence[Any] = ()) -> list[Row]:
         """Every row of `sql`, as sequences in column order."""
         ...
 
@@ -47,8 +50,13 @@ class Writer(Reader, Protocol):
 class Store(Protocol):
     """A paperboy database, whichever backend holds it."""
 
-    location: str  # a path, or a URL without its password: for messages and logs
-    reader: Reader
+    @property
+    def location(self) -> str:
+        """A path, or a URL without its password: for messages and logs."""
+        ...
+
+    @property
+    def reader(self) -> Reader: ...
 
     def write(self) -> AbstractAsyncContextManager[Writer]:
         """A write transaction: commits when the block ends, rolls back if it raises."""

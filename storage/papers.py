@@ -7,6 +7,7 @@ import json
 from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
+from typing import Any
 
 from bot.models import OLD_ARCHIVES, DailyList, Paper, Summary
 from storage.interface import Reader, Writer
@@ -27,8 +28,8 @@ def paper_key(arxiv_id: str) -> int:
         year = 1900 + yy if yy >= 91 else 2000 + yy
         code = OLD_ARCHIVES.index(archive) + 1  # normalize_arxiv_id admits only these
         return (year * 100 + mm) * 100_000 + code * 1000 + seq
-    month, seq = arxiv_id.split(".")
-    return (2000 * 100 + int(month)) * 100_000 + int(seq)
+    month, number = arxiv_id.split(".")
+    return (2000 * 100 + int(month)) * 100_000 + int(number)
 
 
 @dataclass(slots=True)
@@ -278,7 +279,7 @@ async def _save(
             )
         )
         stats.vote_rows = len(new_votes)
-    if day is not None:
+    if day is not None and ranks is not None:
         entries = [
             (day, pk, rank) for pk, rank in sorted(ranks.items()) if stored_ranks.get(pk) != rank
         ]
@@ -296,14 +297,14 @@ async def _save(
     unchanged -= resummarised
     stats.unchanged = len(unchanged)
     stats.updated = len(existing) - stats.unchanged
-    counts = [(pk, batch[pk].upvotes) for pk in existing if batch[pk].upvotes is not None]
+    counts = [(pk, up) for pk in existing if (up := batch[pk].upvotes) is not None]
     if counts:
         stats.vote_rows += await record_upvotes(conn, counts, observed_at)
     return stats
 
 
 async def _select_in(
-    conn: Writer,
+    conn: Reader,
     sql: str,
     values: Sequence,
     suffix: str = "",
@@ -318,7 +319,7 @@ async def _select_in(
     return rows
 
 
-async def _authors_of(conn: Writer, pks: list[int]) -> dict[int, list[str]]:
+async def _authors_of(conn: Reader, pks: list[int]) -> dict[int, list[str]]:
     """Stored author names of each paper, in order."""
     names: dict[int, list[str]] = {}
     for pk, name in await _select_in(
@@ -351,7 +352,7 @@ def _link_authors(
 
     `ids` holds the known author ids (updated with the new ones), `next_id` the first free id;
     the links of the papers in `replace` are deleted first."""
-    writes = []
+    writes: list[Awaitable[Any]] = []
     for chunk in chunks(replace):
         placeholders = marks(len(chunk))
         writes += [
