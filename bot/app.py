@@ -293,5 +293,7 @@ def summary_service(
 async def run_bot(settings: Settings) -> None:
     """Open the services, start the bot and run until it is stopped."""
     configure_endpoints(settings)
+    if not settings.discord_token:
+        raise ValueError("DISCORD_TOKEN is not set")  # `paperboy run` checks it before this
     async with open_services(settings) as services, PaperBot(services) as bot:
         await bot.start(settings.discord_token)

@@ -29,7 +29,15 @@ import json
 import logging
 import re
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterable,
+    Iterator,
+    Sequence,
+)
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -166,7 +174,7 @@ def _console() -> Console:
 
     if sys.stdout.isatty():
         return Console(highlight=False)
-    return Console(highlight=False, width=PIPED_WIDTH, file=_Unpadded(sys.stdout))
+    return Console(highlight=False, width=PIPED_WIDTH, file=_Unpadded(sys.stdout))  # type: ignore[arg-type]
 
 
 class _Unpadded:
@@ -261,9 +269,9 @@ def _known_error(exc: Exception, settings: Settings) -> tuple[str, int] | None:
         return str(exc), exc.exit_code
     if isinstance(exc, _loaded(("storage.db", "DatabaseNeedsMigration"))):
         return (
-            f"the database {path} is at schema version {exc.version} and this paperboy uses "
-            f"{exc.latest}; run 'paperboy db migrate' to upgrade it (the commands that only "
-            "read never change the database)",
+            f"the database {path} is at schema version {getattr(exc, 'version', '?')} and this "
+            f"paperboy uses {getattr(exc, 'latest', '?')}; run 'paperboy db migrate' to upgrade "
+            "it (the commands that only read never change the database)",
             EXIT_FAILED,
         )
     usage = _loaded(
@@ -324,7 +332,7 @@ def _os_error(exc: OSError) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser; `--db`, `--json` and `--verbose` work before or after a command."""
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     options = common.add_argument_group("common options")
     # SUPPRESS: a subcommand's default must not overwrite a value given before the subcommand.
     options.add_argument(
@@ -560,7 +568,7 @@ def _bounded_int(low: int, high: int) -> Callable[[str], int]:
 # Shared resources
 
 
-def _async(command: Callable[[Context], Awaitable[int]]) -> Callable[[Context], int]:
+def _async(command: Callable[[Context], Coroutine[Any, Any, int]]) -> Callable[[Context], int]:
     """A command that runs in its own event loop."""
 
     def run(context: Context) -> int:

@@ -24,7 +24,7 @@ import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
 import discord
@@ -75,7 +75,7 @@ LABEL_TITLE_CHARS = 45
 HF_DAY_URL = "https://huggingface.co/papers/date/{day}"
 # A forum post stays open a week (Discord's longest), past the LIVE_FOR days of edits and the
 # follow-ups: an archived thread's messages can't be edited.
-FORUM_ARCHIVE_MINUTES = 10080
+FORUM_ARCHIVE_MINUTES: Literal[10080] = 10080
 FORUM_TITLE_LIMIT = 100
 # Names a forum tag may have to be applied to digest posts when the admin chose none
 # (compared without case, spaces or punctuation).
@@ -228,7 +228,7 @@ class Rendered:
 
     content: str | None
     embeds: list[discord.Embed]
-    view: discord.ui.View | None
+    view: discord.ui.View | discord.ui.LayoutView | None
 
     def payload_key(self) -> str:
         """A hash of what the message shows: an edit is needed only when it changes."""
@@ -245,7 +245,7 @@ class Rendered:
         return isinstance(self.view, discord.ui.LayoutView)
 
     def signature(self) -> tuple:
-        components = self.view.to_components() if self.is_v2 else []
+        components = self.view.to_components() if self.view is not None and self.is_v2 else []
         return _signature(self.content, self.embeds, components)
 
     def message_fields(self) -> dict[str, Any]:
@@ -429,7 +429,7 @@ class CardLabel(
     where = "a card label"
 
     def __init__(self, paper_id: str, label: str) -> None:
-        button = discord.ui.Button(
+        button: discord.ui.Button[Any] = discord.ui.Button(
             label=label, custom_id=f"card:{paper_id}", disabled=True,
             style=discord.ButtonStyle.secondary,
         )  # fmt: skip
@@ -456,7 +456,7 @@ class ChartButton(
 
     def __init__(self, paper_id: str) -> None:
         self.paper_id = paper_id
-        button = discord.ui.Button(
+        button: discord.ui.Button[Any] = discord.ui.Button(
             emoji="📈", custom_id=f"chart:{paper_id}", style=discord.ButtonStyle.secondary
         )
         super().__init__(button)
@@ -482,7 +482,7 @@ class VoteButton(
 
     def __init__(self, paper_id: str, way: str, count: int) -> None:
         self.paper_id, self.way = paper_id, way
-        button = discord.ui.Button(
+        button: discord.ui.Button[Any] = discord.ui.Button(
             label=str(count),
             emoji="👍" if way == "up" else "👎",
             custom_id=f"vote:{paper_id}:{way}",
@@ -882,8 +882,8 @@ class DigestPoster:
             return post
         except TransientFailure as exc:
             delay = RETRY_AFTER[min(post.attempts, len(RETRY_AFTER) - 1)]
-            retry_at = now + delay if post.attempts < len(RETRY_AFTER) else None
-            await self._failed(post, str(exc), retry_at=retry_at, now=now)
+            later = now + delay if post.attempts < len(RETRY_AFTER) else None
+            await self._failed(post, str(exc), retry_at=later, now=now)
             return post
         async with self.store.write() as conn:
             await finish_post(conn, post.channel_id, post.day, now)
@@ -908,7 +908,7 @@ class DigestPoster:
         made = await self._call(
             forum.create_thread(
                 name=forum_title(post.plan),
-                content=rendered.content,
+                content=rendered.content or "",
                 applied_tags=[tag] if tag else [],
                 auto_archive_duration=FORUM_ARCHIVE_MINUTES,
             )
@@ -1004,7 +1004,7 @@ class DigestPoster:
         """The message of this part if Discord created it before the bot died, else None."""
         # Messages sent since the post (or its latest follow-up) began, after the last one
         # recorded: a follow-up can come hours after the digest's own messages.
-        begun = from_iso(post.plan.get("extended_at")) or post.started_at
+        begun = from_iso(post.plan.get("extended_at")) or post.started_at or datetime.now(UTC)
         after = discord.Object(
             id=max(
                 max(post.messages.values(), default=0),
@@ -1023,7 +1023,7 @@ class DigestPoster:
                     and _signature(
                         message.content,
                         message.embeds,
-                        [component.to_dict() for component in message.components],
+                        [dict(component.to_dict()) for component in message.components],
                     )
                     == wanted
                 ):

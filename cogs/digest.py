@@ -356,7 +356,9 @@ class Digest(commands.Cog):
         if getattr(channel, "guild", None) is None or channel.guild.id != interaction.guild_id:
             raise UserError("Pick a channel of this server.")
         resolved = interaction.guild.get_channel(channel.id) if interaction.guild else None
-        return resolved or channel
+        if isinstance(resolved, discord.TextChannel | discord.ForumChannel):
+            return resolved
+        return channel
 
     def _check_can_post(self, channel: discord.abc.GuildChannel) -> list[str]:
         """Raise UserError naming the missing permissions; return recommended ones missing."""
@@ -547,7 +549,7 @@ class Digest(commands.Cog):
     @app_commands.describe(channel="The channel that should stop getting the digest")
     async def unsubscribe(self, interaction: discord.Interaction, channel: Postable) -> None:
         channel = self._own_channel(interaction, channel)
-        guild_id = interaction.guild_id
+        guild_id = channel.guild.id
         removed = await self._write(
             interaction, lambda conn: delete_subscription(conn, guild_id, channel.id)
         )
@@ -559,6 +561,7 @@ class Digest(commands.Cog):
         name="list", description="This server's digest channels, next posts, last results"
     )
     async def list_(self, interaction: discord.Interaction) -> None:
+        assert interaction.guild_id is not None  # interaction_check refuses DMs
         subs, unreadable = await guild_subscription_rows(self.store.reader, interaction.guild_id)
         if not subs and not unreadable:
             await interaction.response.send_message(

@@ -64,7 +64,8 @@ def server_wait(headers: httpx.Headers, now: datetime | None = None) -> float | 
                 when = when.replace(tzinfo=UTC)
             return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
     if (limit := headers.get("ratelimit")) is not None:
-        exhausted, others = [], []
+        exhausted: list[float] = []
+        others: list[float] = []
         for member in limit.split(","):
             reset = re.search(r";\s*t=(\d+)", member)
             if reset:

@@ -327,7 +327,8 @@ def _media(obj: dict, item: dict) -> tuple[str | None, str | None]:
         many = source.get("mediaUrls")
         if isinstance(many, list):
             urls.extend(many)
-        urls.append(source.get("mediaUrl"))  # the oldest shape: one URL, top level
+        if isinstance(one := source.get("mediaUrl"), str):  # the oldest shape: one URL
+            urls.append(one)
     media = [u for u in dict.fromkeys(urls) if isinstance(u, str) and _is_web_url(u)]
     thumbnail = next(
         (t for t in (item.get("thumbnail"), obj.get("thumbnail")) if _is_web_url(t)), None

@@ -19,7 +19,7 @@ import math
 import weakref
 from collections import deque
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 
@@ -133,7 +133,7 @@ class SummarizeButton(
     def __init__(self, paper_id: str, language: str) -> None:
         self.paper_id, self.language = paper_id, language
         name = i18n.language_name(language, language)  # in its own catalogue: "한국어"
-        button = discord.ui.Button(
+        button: discord.ui.Button[Any] = discord.ui.Button(
             label=render.truncate(i18n.text(language, "summaries.button", language=name), 80),
             emoji="📝",
             custom_id=f"sum:{paper_id}:{language}",
